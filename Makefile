@@ -1,0 +1,126 @@
+# forja — build, test, install.  `make help` lists the targets.
+
+VERSION := $(shell sed -n 's/^\#define FORJA_VERSION "\(.*\)"/\1/p' include/forja/version.h)
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := libgit2 sqlite3 libcjson
+
+CFLAGS     ?= -O2 -g
+WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wno-unused-parameter
+ifdef WERROR
+WARNINGS   += -Werror
+endif
+ifdef SAN
+SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = -std=c17 -D_GNU_SOURCE -Iinclude $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread
+
+# Object files go to $(BUILD); the plain build leaves ./forja at the top.
+BUILD ?= build
+ifeq ($(BUILD),build)
+BIN := forja
+else
+BIN := $(BUILD)/forja
+endif
+
+SRCS      := $(sort $(wildcard src/*.c src/*/*.c))
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all deps run check check-asan unit install uninstall clean help bench fuzz lint-man
+
+all: $(BIN)
+
+$(BIN): $(OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+
+unit: $(UNIT_BINS)
+
+deps:
+	@sh packaging/deps.sh
+
+run: deps all
+	./$(BIN)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@FORJA="$(CURDIR)/$(BIN)" BUILD="$(CURDIR)/$(BUILD)" sh tests/run.sh
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all unit
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 FORJA="$(CURDIR)/build-asan/forja" BUILD="$(CURDIR)/build-asan" sh tests/run.sh
+
+bench: all
+	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/bootstrap
+
+fuzz:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  clang -std=c17 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f $(filter-out src/main.c,$(SRCS)) $(LIBS) || exit 1; \
+	  echo "built build-fuzz/$$n"; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(DATADIR)/forja/contracts $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	  $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/forja
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for f in man/*.5; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man5/; done; true
+	for f in contracts/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR)/forja/contracts/; done; true
+	install -m 644 completions/forja.bash $(DESTDIR)$(BASHCOMPDIR)/forja
+	install -m 644 completions/_forja $(DESTDIR)$(ZSHCOMPDIR)/_forja
+	install -m 644 completions/forja.fish $(DESTDIR)$(FISHCOMPDIR)/forja.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/forja $(DESTDIR)$(BASHCOMPDIR)/forja \
+	  $(DESTDIR)$(ZSHCOMPDIR)/_forja $(DESTDIR)$(FISHCOMPDIR)/forja.fish
+	for f in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$f); done
+	for f in man/*.5; do [ -e "$$f" ] && rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$f); done; true
+	rm -rf $(DESTDIR)$(DATADIR)/forja
+
+clean:
+	rm -rf build build-asan build-fuzz forja
+
+help:
+	@echo "make            build ./forja (optimised)"
+	@echo "make run        install missing packages, build, run ./forja here"
+	@echo "make check      install missing packages, build, run every test"
+	@echo "make check-asan the same tests under AddressSanitizer and UBSan"
+	@echo "make bench      run the benchmarks under tests/bench"
+	@echo "make fuzz       build the libFuzzer targets into build-fuzz/"
+	@echo "make deps       install missing build packages (apt or brew)"
+	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured)"
+	@echo "make uninstall  remove what make install put there"
+
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

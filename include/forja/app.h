@@ -1,0 +1,52 @@
+/*
+ * app — what every command is handed: the global settings parsed from the
+ * command line and the environment, and the current directory forja runs in.
+ *
+ * main() owns the one struct app; commands read it and may call
+ * app_common_option() for the flags every command accepts (--json, -q, -v,
+ * --color) so that they work after the command name too.
+ */
+#ifndef FORJA_APP_H
+#define FORJA_APP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "forja/ferr.h"
+#include "forja/opt.h"
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct app {
+	const char *cwd;          /* absolute, after -C; owned by main */
+	bool json;                /* --json: machine-readable output */
+	enum color_mode color_mode;
+	bool color;               /* resolved for stdout */
+	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
+};
+
+/* Option ids reserved for the common options (commands use ids below 1000). */
+enum {
+	APP_OPT_JSON = 1000,
+	APP_OPT_COLOR,
+	APP_OPT_QUIET,
+	APP_OPT_VERBOSE,
+	APP_OPT_HELP,
+};
+
+/* The common options, terminated; point opt_state.common at it. */
+extern const struct opt_spec app_common_options[];
+
+/* Apply a common option returned by opt_next().  Returns 0, or -1 with a
+ * usage error (bad --color value). */
+int app_common_option(struct app *app, int id, const char *value, struct ferr *e);
+
+/* Decide app->color from the mode, NO_COLOR, TERM and whether stdout is a
+ * terminal. */
+void app_resolve_color(struct app *app);
+
+/* Print an error for the person on stderr ("forja: message"), coloured when
+ * stderr is a terminal and colour is allowed. */
+void app_print_error(const struct app *app, const struct ferr *e);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * cmd — the table of subcommands.  Each command lives in src/cmd/<name>.c
+ * with one entry point; main() looks the name up here and dispatches.
+ * Help output (`forja help NAME`, `forja NAME --help`) is generated from
+ * the same table, so usage, options and man page cannot drift apart.
+ */
+#ifndef FORJA_CMD_H
+#define FORJA_CMD_H
+
+#include <stdio.h>
+
+#include "forja/app.h"
+#include "forja/opt.h"
+
+struct cmd {
+	const char *name;
+	int (*run)(struct app *app, int argc, char **argv); /* returns an exit code */
+	const char *summary;             /* one line for `forja --help` */
+	const char *usage;               /* "forja bootstrap [OPTIONS]" */
+	const char *description;         /* a paragraph, may be NULL */
+	const struct opt_spec *options;  /* the command's own, terminated */
+};
+
+extern const struct cmd cmd_table[];
+extern const size_t cmd_count;
+
+/* Global options, parsed before the command name (ids below). */
+enum { CMD_OPT_CHDIR = 1, CMD_OPT_VERSION };
+extern const struct opt_spec cmd_global_options[];
+
+const struct cmd *cmd_find(const char *name);
+/* `forja --help`: usage, commands, global options, exit codes. */
+void cmd_print_usage(FILE *out);
+/* Report an unknown command name with the closest valid one; returns
+ * EXIT_USAGE.  context prefixes the message ("help: "). */
+int cmd_unknown(const struct app *app, const char *context, const char *name);
+void cmd_print_help(const struct cmd *cmd, FILE *out);
+
+/* Parse a command's options with the common ones; on --help prints the
+ * command's help and sets *exit_code to 0; returns OPT_* like opt_next. */
+int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st,
+		    int *exit_code);
+
+int cmd_bootstrap(struct app *app, int argc, char **argv);
+int cmd_help(struct app *app, int argc, char **argv);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * app.c — the common options, colour decision and error printing shared by
+ * every command.
+ */
+#include "forja/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct opt_spec app_common_options[] = {
+	{ "json", 0, OPT_FLAG, APP_OPT_JSON, NULL, "machine-readable JSON output" },
+	{ "color", 0, OPT_VALUE, APP_OPT_COLOR, "WHEN", "colour: auto, always or never" },
+	{ "quiet", 'q', OPT_FLAG, APP_OPT_QUIET, NULL, "print less" },
+	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more (repeat for more)" },
+	{ "help", 'h', OPT_FLAG, APP_OPT_HELP, NULL, "show help and exit" },
+	{ 0 },
+};
+
+int app_common_option(struct app *app, int id, const char *value, struct ferr *e)
+{
+	switch (id) {
+	case APP_OPT_JSON:
+		app->json = true;
+		return 0;
+	case APP_OPT_QUIET:
+		app->verbosity = -1;
+		return 0;
+	case APP_OPT_VERBOSE:
+		app->verbosity = app->verbosity < 0 ? 1 : app->verbosity + 1;
+		return 0;
+	case APP_OPT_COLOR:
+		if (strcmp(value, "auto") == 0)
+			app->color_mode = COLOR_AUTO;
+		else if (strcmp(value, "always") == 0)
+			app->color_mode = COLOR_ALWAYS;
+		else if (strcmp(value, "never") == 0)
+			app->color_mode = COLOR_NEVER;
+		else {
+			static const char *const whens[] = { "auto", "always", "never" };
+			const char *hint = opt_suggest(value, whens, 3);
+			return ferr_set(e, FERR_USAGE,
+					"--color: expected auto, always or never, got '%s'%s%s%s",
+					value, hint ? "; did you mean '" : "", hint ? hint : "",
+					hint ? "'?" : "");
+		}
+		app_resolve_color(app);
+		return 0;
+	}
+	return ferr_set(e, FERR_INTERNAL, "unhandled common option %d", id);
+}
+
+static bool color_allowed(int fd, enum color_mode mode)
+{
+	const char *no_color = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	if (mode == COLOR_ALWAYS)
+		return true;
+	if (mode == COLOR_NEVER)
+		return false;
+	if (no_color && *no_color)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fd);
+}
+
+void app_resolve_color(struct app *app)
+{
+	app->color = color_allowed(STDOUT_FILENO, app->color_mode);
+}
+
+void app_print_error(const struct app *app, const struct ferr *e)
+{
+	bool color = color_allowed(STDERR_FILENO, app ? app->color_mode : COLOR_AUTO);
+
+	fprintf(stderr, "%sforja:%s %s\n", color ? "\033[1;31m" : "",
+		color ? "\033[0m" : "", e->msg[0] ? e->msg : ferr_class_name(e->cls));
+}

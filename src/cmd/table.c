@@ -1,0 +1,146 @@
+/*
+ * table.c — the subcommand table, lookup, and help generated from it.
+ */
+#include <string.h>
+
+#include "forja/cmd.h"
+
+extern const struct opt_spec cmd_bootstrap_options[];
+
+const struct cmd cmd_table[] = {
+	{ "bootstrap", cmd_bootstrap, "print the project context the agent starts with",
+	  "forja bootstrap [--json] [--budget TOKENS] [--no-cache]",
+	  "Scans the repository (branch, HEAD, upstream, status, recent commits,\n"
+	  "languages, build and test commands, AGENTS.md files, README head,\n"
+	  "submodules) and prints it compactly within a token budget, or in full\n"
+	  "as JSON.  Results are cached by repository state in the state database.",
+	  cmd_bootstrap_options },
+	{ "help", cmd_help, "show help for forja or for one command",
+	  "forja help [COMMAND]", NULL, NULL },
+};
+const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
+
+const struct opt_spec cmd_global_options[] = {
+	{ NULL, 'C', OPT_VALUE, CMD_OPT_CHDIR, "DIR", "run as if forja was started in DIR" },
+	{ "version", 0, OPT_FLAG, CMD_OPT_VERSION, NULL, "print the version and exit" },
+	{ 0 },
+};
+
+void cmd_print_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: forja [-C DIR] [--json] [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
+		"\n"
+		"forja is a terminal coding agent: it reads the repository it runs in,\n"
+		"talks to an LLM and runs the model's tool calls under contracts in a sandbox.\n"
+		"With no command it prints the project context (as 'forja bootstrap').\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < cmd_count; i++)
+		fprintf(out, "  %-12s %s\n", cmd_table[i].name, cmd_table[i].summary);
+	fprintf(out, "\nGlobal options:\n");
+	for (int t = 0; t < 2; t++) {
+		const struct opt_spec *s = t ? app_common_options : cmd_global_options;
+		for (; s->id; s++) {
+			char left[64];
+			if (s->name && s->short_name)
+				snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->name,
+					 s->arg == OPT_VALUE ? "=" : "", s->arg == OPT_VALUE ? s->metavar : "");
+			else if (s->name)
+				snprintf(left, sizeof left, "--%s%s%s", s->name,
+					 s->arg == OPT_VALUE ? "=" : "", s->arg == OPT_VALUE ? s->metavar : "");
+			else
+				snprintf(left, sizeof left, "-%c %s", s->short_name,
+					 s->arg == OPT_VALUE ? s->metavar : "");
+			fprintf(out, "  %-22s %s\n", left, s->help);
+		}
+	}
+	fprintf(out,
+		"\nRun 'forja help COMMAND' for a command's options; 'man forja' for the manual.\n"
+		"Exit codes: 0 ok, 1 failed, 2 usage, 3 config or auth, 4 provider unreachable,\n"
+		"5 denied, 130 interrupted.\n");
+}
+
+int cmd_unknown(const struct app *app, const char *context, const char *name)
+{
+	const char *names[64];
+	size_t n = 0;
+	struct ferr e = FERR_INIT;
+
+	for (size_t i = 0; i < cmd_count && n < 64; i++)
+		names[n++] = cmd_table[i].name;
+	const char *hint = opt_suggest(name, names, n);
+	if (hint)
+		ferr_set(&e, FERR_USAGE, "%s'%s' is not a forja command; did you mean '%s'?",
+			 context, name, hint);
+	else
+		ferr_set(&e, FERR_USAGE, "%s'%s' is not a forja command; see 'forja --help'",
+			 context, name);
+	app_print_error(app, &e);
+	return EXIT_USAGE;
+}
+
+const struct cmd *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < cmd_count; i++)
+		if (strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	return NULL;
+}
+
+static void print_options(const struct opt_spec *s, FILE *out)
+{
+	for (; s && s->id; s++) {
+		char left[64];
+		const char *eq = s->arg == OPT_VALUE ? " " : "";
+		const char *mv = s->arg == OPT_VALUE ? s->metavar : "";
+		if (s->name && s->short_name)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->name, eq, mv);
+		else if (s->name)
+			snprintf(left, sizeof left, "--%s%s%s", s->name, eq, mv);
+		else
+			snprintf(left, sizeof left, "-%c%s%s", s->short_name, eq, mv);
+		fprintf(out, "  %-24s %s\n", left, s->help);
+	}
+}
+
+void cmd_print_help(const struct cmd *cmd, FILE *out)
+{
+	fprintf(out, "usage: %s\n\n%s.\n", cmd->usage, cmd->summary);
+	if (cmd->description)
+		fprintf(out, "\n%s\n", cmd->description);
+	if (cmd->options && cmd->options->id) {
+		fprintf(out, "\nOptions:\n");
+		print_options(cmd->options, out);
+	}
+	fprintf(out, "\nCommon options:\n");
+	print_options(app_common_options, out);
+}
+
+int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st,
+		    int *exit_code)
+{
+	struct ferr e = FERR_INIT;
+	static const struct opt_spec none[] = { { 0 } };
+	int id = opt_next(st, cmd->options ? cmd->options : none, &e);
+
+	if (id == OPT_ERROR) {
+		app_print_error(app, &e);
+		*exit_code = ferr_exit_code(e.cls);
+		return OPT_ERROR;
+	}
+	if (id == APP_OPT_HELP) {
+		cmd_print_help(cmd, stdout);
+		*exit_code = EXIT_OK;
+		return OPT_ERROR;
+	}
+	if (id >= APP_OPT_JSON && id < APP_OPT_HELP) {
+		if (app_common_option(app, id, st->value, &e) != 0) {
+			app_print_error(app, &e);
+			*exit_code = ferr_exit_code(e.cls);
+			return OPT_ERROR;
+		}
+		return cmd_next_option(cmd, app, st, exit_code);
+	}
+	return id;
+}

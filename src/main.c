@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	char *cwd = NULL;
 	int id, rc;
 
-	opt_init(&st, argc, argv, "forja");
+	opt_init(&st, argc, argv, NULL);
 	st.stop_at_positional = true;
 	st.common = app_common_options;
 	app_resolve_color(&app);

@@ -76,29 +76,32 @@ const char *opt_suggest(const char *word, const char *const *candidates, size_t 
 	return best_d <= limit ? best : NULL;
 }
 
-static int unknown_option_in(struct opt_state *st, const struct opt_spec *specs,
-			     const char *arg, struct ferr *e)
+static int unknown_option(struct opt_state *st, const struct opt_spec *specs,
+			  const char *arg, struct ferr *e)
 {
 	const char *names[128];
 	char shorts[128][3];
+	char stem[128];
 	size_t n = 0;
 	const char *word = arg;
 	const char *hint;
-	int is_long = arg[1] == '-';
+	bool is_long = arg[1] == '-';
 
-	for (const struct opt_spec *s = specs; s->id && n < 120; s++) {
-		if (is_long && s->name)
-			names[n++] = s->name;
-		else if (!is_long && s->short_name) {
-			shorts[n][0] = '-';
-			shorts[n][1] = s->short_name;
-			shorts[n][2] = '\0';
-			names[n] = shorts[n];
-			n++;
+	for (int t = 0; t < 2; t++) {
+		const struct opt_spec *s = t ? st->common : specs;
+		for (; s && s->id && n < 120; s++) {
+			if (is_long && s->name) {
+				names[n++] = s->name;
+			} else if (!is_long && s->short_name) {
+				shorts[n][0] = '-';
+				shorts[n][1] = s->short_name;
+				shorts[n][2] = '\0';
+				names[n] = shorts[n];
+				n++;
+			}
 		}
 	}
 	if (is_long) {
-		char stem[128];
 		const char *eq = strchr(arg + 2, '=');
 		size_t l = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
 		if (l >= sizeof stem)
@@ -107,20 +110,16 @@ static int unknown_option_in(struct opt_state *st, const struct opt_spec *specs,
 		stem[l] = '\0';
 		word = stem;
 	}
-	hint = opt_suggest(word, names, n);
-	if (!hint && st->common && specs != st->common)
-		return unknown_option_in(st, st->common, arg, e);
+	/* any one letter is one edit from any other: no guess for those */
+	hint = is_long ? opt_suggest(word, names, n) : NULL;
+	/* "forja: unknown option" for global ones, "bootstrap: …" below */
 	if (hint)
-		return ferr_set(e, FERR_USAGE, "%s: unknown option '%s'; did you mean '%s%s'?",
-				st->context, arg, is_long ? "--" : "", hint);
-	return ferr_set(e, FERR_USAGE, "%s: unknown option '%s'; see '%s --help'",
-			st->context, arg, st->context);
-}
-
-static int unknown_option(struct opt_state *st, const struct opt_spec *specs,
-			  const char *arg, struct ferr *e)
-{
-	return unknown_option_in(st, specs, arg, e);
+		return ferr_set(e, FERR_USAGE, "%s%sunknown option '%s'; did you mean '%s%s'?",
+				st->context ? st->context : "", st->context ? ": " : "", arg,
+				is_long ? "--" : "", hint);
+	return ferr_set(e, FERR_USAGE, "%s%sunknown option '%s'; see 'forja%s%s --help'",
+			st->context ? st->context : "", st->context ? ": " : "", arg,
+			st->context ? " " : "", st->context ? st->context : "");
 }
 
 static const struct opt_spec *find_short(const struct opt_state *st,
@@ -165,8 +164,9 @@ int opt_next(struct opt_state *st, const struct opt_spec *specs, struct ferr *e)
 					st->value = st->argv[st->index + 1];
 					st->index += 2;
 				} else {
-					return ferr_set(e, FERR_USAGE, "%s: option '-%c' needs a value",
-							st->context, c);
+					return ferr_set(e, FERR_USAGE, "%s%soption '-%c' needs a value",
+							st->context ? st->context : "",
+							st->context ? ": " : "", c);
 				}
 				st->short_pos = 0;
 			} else if (arg[++st->short_pos] == '\0') {
@@ -208,15 +208,17 @@ int opt_next(struct opt_state *st, const struct opt_spec *specs, struct ferr *e)
 		st->index++;
 		if (s->arg == OPT_FLAG) {
 			if (eq)
-				return ferr_set(e, FERR_USAGE, "%s: option '--%s' takes no value",
-						st->context, s->name);
+				return ferr_set(e, FERR_USAGE, "%s%soption '--%s' takes no value",
+						st->context ? st->context : "",
+						st->context ? ": " : "", s->name);
 		} else if (eq) {
 			st->value = eq + 1;
 		} else if (st->index < st->argc) {
 			st->value = st->argv[st->index++];
 		} else {
-			return ferr_set(e, FERR_USAGE, "%s: option '--%s' needs a value (%s)",
-					st->context, s->name, s->metavar ? s->metavar : "VALUE");
+			return ferr_set(e, FERR_USAGE, "%s%soption '--%s' needs a value (%s)",
+					st->context ? st->context : "", st->context ? ": " : "",
+					s->name, s->metavar ? s->metavar : "VALUE");
 		}
 		return s->id;
 	}

@@ -37,7 +37,7 @@ struct opt_state {
 	char **argv;
 	int index;               /* next argv element to look at */
 	const char *value;       /* the option's value or the positional */
-	const char *context;     /* "forja" or "forja bootstrap", for messages */
+	const char *context;     /* "bootstrap", prefixes messages; NULL for global */
 	bool stop_at_positional; /* return OPT_END at the first positional */
 	bool only_positionals;   /* set after "--" */
 	int short_pos;           /* inside a bundle of short flags */

@@ -150,10 +150,8 @@ static int read_extensions(struct idx *ix, const char *path, const unsigned char
 int idx_read(const char *path, struct idx *ix, struct ferr *e)
 {
 	struct stat st;
-	const unsigned char *base, *p, *end;
-	uint32_t version, count;
+	void *map;
 	int fd;
-	struct buf prev = BUF_INIT;
 
 	memset(ix, 0, sizeof *ix);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -162,25 +160,45 @@ int idx_read(const char *path, struct idx *ix, struct ferr *e)
 			return 0; /* a repository with nothing added yet */
 		return ferr_set(e, FERR_IO, "%s: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int err = errno;
 		close(fd);
-		return ferr_set(e, FERR_IO, "%s: %s", path, strerror(errno));
+		return ferr_set(e, FERR_IO, "%s: %s", path,
+				S_ISREG(st.st_mode) ? strerror(err) : "not a regular file");
 	}
-	ix->mtime_sec = st.st_mtim.tv_sec;
-	ix->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	if ((uint64_t)st.st_size < HDR_SIZE + GIT_OID_RAWSZ) {
 		close(fd);
 		return corrupt(e, path, "the file is too short");
 	}
-	ix->map_len = (size_t)st.st_size;
-	ix->map = mmap(NULL, ix->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (ix->map == MAP_FAILED) {
-		ix->map = NULL;
+	if (map == MAP_FAILED)
 		return ferr_set(e, FERR_IO, "%s: %s", path, strerror(errno));
+	if (idx_parse(ix, path, map, (size_t)st.st_size, e) != 0) {
+		munmap(map, (size_t)st.st_size);
+		ix->map = NULL;
+		idx_release(ix);
+		return -1;
 	}
-	base = ix->map;
-	end = base + ix->map_len - GIT_OID_RAWSZ;
+	ix->map = map;
+	ix->map_len = (size_t)st.st_size;
+	ix->mtime_sec = st.st_mtim.tv_sec;
+	ix->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	return 0;
+}
+
+int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
+	      struct ferr *e)
+{
+	const unsigned char *base, *p, *end;
+	uint32_t version, count;
+	struct buf prev = BUF_INIT;
+
+	memset(ix, 0, sizeof *ix);
+	if (len < HDR_SIZE + GIT_OID_RAWSZ)
+		return corrupt(e, path, "the file is too short");
+	base = data;
+	end = base + len - GIT_OID_RAWSZ;
 	memcpy(ix->checksum, end, GIT_OID_RAWSZ);
 	if (memcmp(base, "DIRC", 4) != 0)
 		return corrupt(e, path, "bad signature");
@@ -188,7 +206,7 @@ int idx_read(const char *path, struct idx *ix, struct ferr *e)
 	count = be32(base + 8);
 	if (version < 2 || version > 4)
 		return ferr_set(e, FERR_IO, "%s: git index version %u is not supported", path, version);
-	if (count > (ix->map_len - HDR_SIZE) / (version == 4 ? 40 : ENTRY_FIXED))
+	if (count > (len - HDR_SIZE) / (version == 4 ? 40 : ENTRY_FIXED))
 		return corrupt(e, path, "more entries than the file can hold");
 	ix->version = version;
 	ix->entries = xcalloc(count ? count : 1, sizeof *ix->entries);
@@ -266,12 +284,19 @@ int idx_read(const char *path, struct idx *ix, struct ferr *e)
 			arena_len += prev.len + 1;
 			p = nul + 1;
 		}
-		if (ie->path_len == 0)
-			return corrupt(e, path, "an entry with an empty path");
 	}
 	if (version == 4)
 		for (uint32_t i = 0; i < count; i++)
 			ix->entries[i].path = ix->arena + ix->entries[i].path_off;
+	ix->count = count;
+	buf_release(&prev);
+	/* Extensions first: a split index has entries with empty paths, and
+	 * saying "split index" is more use than "corrupt". */
+	if (read_extensions(ix, path, p, end, e) != 0)
+		return -1;
+	for (uint32_t i = 0; i < count; i++)
+		if (ix->entries[i].path_len == 0)
+			return corrupt(e, path, "an entry with an empty path");
 	/* Sorted by path, then stage: the binary searches of the status rely
 	 * on it, and git never writes anything else. */
 	for (uint32_t i = 1; i < count; i++) {
@@ -279,15 +304,10 @@ int idx_read(const char *path, struct idx *ix, struct ferr *e)
 		size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
 		int c = memcmp(a->path, b->path, n);
 		if (c > 0 || (c == 0 && a->path_len > b->path_len) ||
-		    (c == 0 && a->path_len == b->path_len && idx_stage(a) >= idx_stage(b))) {
-			buf_release(&prev);
-			ix->count = i;
+		    (c == 0 && a->path_len == b->path_len && idx_stage(a) >= idx_stage(b)))
 			return corrupt(e, path, "entries are not in order");
-		}
 	}
-	ix->count = count;
-	buf_release(&prev);
-	return read_extensions(ix, path, p, end, e);
+	return 0;
 truncated:
 	buf_release(&prev);
 	return corrupt(e, path, "an entry runs past the end of the file");

@@ -49,6 +49,10 @@ struct idx {
 /* Map and decode the index at path.  A missing file is an empty index.
  * Returns 0, or -1 with FERR_IO naming the file. */
 int idx_read(const char *path, struct idx *ix, struct ferr *e);
+/* Decode an index held in memory (data stays owned by the caller and must
+ * outlive ix); path only names it in errors.  Pure: the fuzz target. */
+int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
+	      struct ferr *e);
 void idx_release(struct idx *ix);
 /* The subtree called name (len bytes) of t, or NULL. */
 const struct idx_tree *idx_tree_child(const struct idx_tree *t, const char *name, size_t len);

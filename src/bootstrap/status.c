@@ -96,10 +96,12 @@ static uint64_t stat_hash(uint64_t seed, const struct stat *st)
 	return h;
 }
 
+/* Content written within the same timestamp tick as our stat would not
+ * change the stat data.  Only mtime matters: a later write always moves
+ * it, and a recent ctime alone (touch -d, chmod) is already in the hash. */
 static bool stat_is_racy(const struct stat *st, int64_t racy_after)
 {
-	return st && ((int64_t)st->st_mtim.tv_sec >= racy_after ||
-		      (int64_t)st->st_ctim.tv_sec >= racy_after);
+	return st && (int64_t)st->st_mtim.tv_sec >= racy_after;
 }
 
 void wt_fingerprint_add_stat(struct wt_fingerprint *fp, const char *path,

@@ -45,7 +45,7 @@ int cmd_bootstrap(struct app *app, int argc, char **argv)
 	int id, rc = EXIT_OK;
 	const char *env_db = getenv("FORJA_DB");
 
-	opt_init(&st, argc, argv, "forja bootstrap");
+	opt_init(&st, argc, argv, "bootstrap");
 	st.common = app_common_options;
 	while ((id = cmd_next_option(self, app, &st, &rc)) != OPT_END) {
 		switch (id) {

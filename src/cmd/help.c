@@ -12,7 +12,7 @@ int cmd_help(struct app *app, int argc, char **argv)
 	const char *topic = NULL;
 	int id, rc = EXIT_OK;
 
-	opt_init(&st, argc, argv, "forja help");
+	opt_init(&st, argc, argv, "help");
 	st.common = app_common_options;
 	while ((id = cmd_next_option(self, app, &st, &rc)) != OPT_END) {
 		if (id == OPT_ERROR)

@@ -11,6 +11,7 @@ export HOME="$T_DIR/home"
 export XDG_STATE_HOME="$T_DIR/state"
 export XDG_CONFIG_HOME="$T_DIR/config"
 mkdir -p "$HOME"
+cd "$T_DIR" || exit 1
 unset NO_COLOR GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
 export GIT_AUTHOR_NAME=Tester GIT_AUTHOR_EMAIL=t@example.com
 export GIT_COMMITTER_NAME=Tester GIT_COMMITTER_EMAIL=t@example.com

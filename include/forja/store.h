@@ -1,0 +1,113 @@
+/*
+ * store — forja's one sqlite database, $XDG_STATE_HOME/forja/forja.db.
+ *
+ * The store owns the file, its schema and every SQL statement run against
+ * it.  Today it offers the schema machinery and a generic key/value cache
+ * (used by the bootstrap scan); sessions, messages and the tool audit will
+ * be added as further migrations and store_<thing>_<verb> functions.
+ *
+ * The database is in WAL mode with synchronous=NORMAL: a committed write
+ * survives the process being killed (kill -9), and readers never wait for
+ * a writer.  Several forja processes may open the same file at once; a
+ * writer that finds another one busy waits up to STORE_BUSY_TIMEOUT_MS.
+ *
+ * Schema: PRAGMA user_version counts the forward migrations applied (see
+ * the table at the top of store.c) and PRAGMA application_id marks the
+ * file as forja's.  store_open() applies missing migrations, each in its
+ * own BEGIN IMMEDIATE transaction, and refuses without writing anything:
+ * a file that is not a sqlite database, a sqlite database that is not
+ * forja's, and a database from a newer forja.
+ *
+ * Threads and blocking: a struct store is one sqlite connection opened
+ * without sqlite's own mutexes, so it belongs to one thread at a time; a
+ * worker thread that needs the database opens its own.  Every call below
+ * is synchronous file I/O and may block up to STORE_BUSY_TIMEOUT_MS when
+ * another connection holds the write lock, so do not call them from a
+ * libuv callback that must stay short.  None of them is safe from a
+ * signal handler or after fork() in the child (open a new store there).
+ *
+ * Errors are FERR_IO and name the file and what sqlite or the OS said,
+ * except a missing HOME (FERR_CONFIG) and an over-size value (FERR_FAILED).
+ */
+#ifndef FORJA_STORE_H
+#define FORJA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "forja/buf.h"
+#include "forja/ferr.h"
+
+/* How long a write waits for another connection's write lock. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+/* Largest value store_cache_put() accepts and store_cache_get() returns. */
+#define STORE_CACHE_VALUE_MAX ((size_t)64 * 1024 * 1024)
+
+struct store;
+
+/*
+ * Write the default database path into out (replacing its contents):
+ * $XDG_STATE_HOME/forja/forja.db when XDG_STATE_HOME is an absolute path,
+ * else $HOME/.local/state/forja/forja.db.  Fails (FERR_CONFIG) when the
+ * fallback is needed and HOME is unset, empty or not absolute.
+ */
+int store_default_path(struct buf *out, struct ferr *e);
+
+/*
+ * Open (creating when missing) the database at path, or at
+ * store_default_path() when path is NULL, and bring its schema up to date.
+ * Missing parent directories are created with mode 0700 and a missing file
+ * with mode 0600 (the -wal and -shm files sqlite adds inherit that mode);
+ * existing ones are left as they are.  Opening a current database runs no
+ * transaction and no integrity check.
+ *
+ * On success *out is a new store the caller frees with store_close().  On
+ * failure *out is NULL and e is filled; an existing file is left as it was
+ * (a missing one may remain, created empty), except that migrations which
+ * committed before a later one failed stay applied.
+ */
+int store_open(const char *path, struct store **out, struct ferr *e);
+
+/* Close the connection and free st; NULL is allowed. */
+void store_close(struct store *st);
+
+/* The path st was opened with (borrowed; valid until store_close). */
+const char *store_path(const struct store *st);
+
+/*
+ * The schema version of the open database (PRAGMA user_version), or -1
+ * when sqlite cannot read it.  store_schema_latest() is the version this
+ * binary creates; after a successful store_open() the two are equal.
+ */
+int store_schema_version(struct store *st);
+int store_schema_latest(void);
+
+/*
+ * Run PRAGMA quick_check.  Returns 0 when sqlite answers "ok"; otherwise
+ * -1 with e naming the file and quoting sqlite's first complaints.  Reads
+ * the whole file: meant for `forja doctor`, not for every start.
+ */
+int store_check(struct store *st, struct ferr *e);
+
+/*
+ * The cache: (ns, key) → an opaque byte string of at most
+ * STORE_CACHE_VALUE_MAX bytes.  ns names the user ("bootstrap"); key is
+ * whatever that user derives its validity from.  Both are NUL-terminated
+ * text and must not be NULL.
+ *
+ * store_cache_get() replaces the contents of value (the caller owns the
+ * buffer) and sets *found; when the entry is absent it returns 0 with
+ * *found false and value empty.  A value of zero bytes is found and empty.
+ *
+ * store_cache_put() inserts or replaces, in its own transaction; value may
+ * be NULL when len is 0.  store_cache_delete() succeeds whether or not the
+ * entry existed.
+ */
+int store_cache_get(struct store *st, const char *ns, const char *key,
+		    struct buf *value, bool *found, struct ferr *e);
+int store_cache_put(struct store *st, const char *ns, const char *key,
+		    const void *value, size_t len, struct ferr *e);
+int store_cache_delete(struct store *st, const char *ns, const char *key,
+		       struct ferr *e);
+
+#endif

@@ -45,7 +45,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps run check check-asan unit install uninstall clean help bench fuzz lint-man
+.PHONY: all deps run check check-asan unit install uninstall clean help bench fuzz
 
 all: $(BIN)
 
@@ -74,7 +74,8 @@ check: deps
 
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all unit
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99:fast_unwind_on_malloc=0 \
+	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 FORJA="$(CURDIR)/build-asan/forja" BUILD="$(CURDIR)/build-asan" sh tests/run.sh
 

@@ -21,7 +21,7 @@ _forja_value_opts="-C --color --budget"
 _forja_find_command()
 {
 	local i=1 w
-	_forja_cmd= _forja_cmd_index=0
+	_forja_cmd='' _forja_cmd_index=0
 	while [ "$i" -lt "$1" ]; do
 		w=${COMP_WORDS[i]}
 		case $w in
@@ -31,25 +31,28 @@ _forja_find_command()
 			fi
 			return
 			;;
-		-C | --color | --budget)
-			# the value: "--color=auto" arrives as three words
-			if [ "${COMP_WORDS[i + 1]-}" = "=" ]; then
-				i=$((i + 3))
-			else
-				i=$((i + 2))
-			fi
-			continue
-			;;
 		--*=*) ;;
-		--*)
-			[ "${COMP_WORDS[i + 1]-}" = "=" ] && i=$((i + 2))
-			;;
 		-[!-]*C)
-			# a bundle ending in -C ("-qC DIR") takes the next word
+			# a bundle ending in C ("-qC DIR") takes the next word
 			i=$((i + 2))
 			continue
 			;;
-		-*) ;;
+		-*)
+			case " $_forja_value_opts " in
+			*" $w "*)
+				# its value: "--color=auto" may arrive as three words
+				if [ "${COMP_WORDS[i + 1]-}" = "=" ]; then
+					i=$((i + 3))
+				else
+					i=$((i + 2))
+				fi
+				continue
+				;;
+			esac
+			case $w in
+			--*) [ "${COMP_WORDS[i + 1]-}" = "=" ] && i=$((i + 2)) ;;
+			esac
+			;;
 		*)
 			_forja_cmd=$w _forja_cmd_index=$i
 			return
@@ -59,9 +62,19 @@ _forja_find_command()
 	done
 }
 
+# COMPREPLY from compgen "$@", one candidate a line (names may hold spaces).
+_forja_reply()
+{
+	local line
+	COMPREPLY=()
+	while IFS= read -r line; do
+		COMPREPLY+=("$line")
+	done < <(compgen "$@")
+}
+
 _forja()
 {
-	local cur prev word_before opts var
+	local cur prev word_before opts var pfx=''
 	COMPREPLY=()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=
@@ -71,26 +84,27 @@ _forja()
 
 	# "--color=al": bash splits at '=' when COMP_WORDBREAKS holds it.
 	if [ "$cur" = "=" ]; then
-		cur= word_before=$prev prev="="
+		cur='' word_before=$prev prev='='
 	fi
 	if [ "$prev" = "=" ]; then
 		prev=$word_before
 	elif [ "${cur#--*=}" != "$cur" ]; then
 		# COMP_WORDBREAKS without '=': the option is part of cur
-		prev=${cur%%=*} cur=${cur#*=}
+		pfx=${cur%%=*}= prev=${cur%%=*} cur=${cur#*=}
 	fi
 
 	_forja_find_command "$COMP_CWORD"
 
 	case $prev in
 	-C | -[!-]*C)
-		[ -z "$_forja_cmd" ] || [ "$_forja_cmd_index" -ge "$COMP_CWORD" ] || return 0
+		# -C goes before the command only
+		[ -z "$_forja_cmd" ] || return 0
 		compopt -o filenames 2>/dev/null
-		COMPREPLY=($(compgen -d -- "$cur"))
+		_forja_reply -d -- "$cur"
 		return 0
 		;;
 	--color)
-		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+		_forja_reply -P "$pfx" -W "auto always never" -- "$cur"
 		return 0
 		;;
 	--budget)
@@ -100,17 +114,17 @@ _forja()
 
 	if [ -z "$_forja_cmd" ]; then
 		case $cur in
-		-*) COMPREPLY=($(compgen -W "$_forja_global_opts $_forja_common_opts" -- "$cur")) ;;
-		*) COMPREPLY=($(compgen -W "$_forja_commands" -- "$cur")) ;;
+		-*) _forja_reply -W "$_forja_global_opts $_forja_common_opts" -- "$cur" ;;
+		*) _forja_reply -W "$_forja_commands" -- "$cur" ;;
 		esac
 		return 0
 	fi
 
 	case $cur in
 	-*)
-		var=_forja_opts_$(printf '%s' "$_forja_cmd" | tr -c 'A-Za-z0-9_' '_')
+		var=_forja_opts_${_forja_cmd//[^A-Za-z0-9_]/_}
 		opts=${!var-}
-		COMPREPLY=($(compgen -W "$opts $_forja_common_opts" -- "$cur"))
+		_forja_reply -W "$opts $_forja_common_opts" -- "$cur"
 		;;
 	*)
 		# forja help COMMAND
@@ -122,7 +136,7 @@ _forja()
 				*) n=$((n + 1)) ;;
 				esac
 			done
-			[ "$n" -eq 0 ] && COMPREPLY=($(compgen -W "$_forja_commands" -- "$cur"))
+			[ "$n" -eq 0 ] && _forja_reply -W "$_forja_commands" -- "$cur"
 		fi
 		;;
 	esac

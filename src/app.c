@@ -12,7 +12,7 @@ const struct opt_spec app_common_options[] = {
 	{ "json", 0, OPT_FLAG, APP_OPT_JSON, NULL, "machine-readable JSON output" },
 	{ "color", 0, OPT_VALUE, APP_OPT_COLOR, "WHEN", "colour: auto, always or never" },
 	{ "quiet", 'q', OPT_FLAG, APP_OPT_QUIET, NULL, "print less" },
-	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more (repeat for more)" },
+	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more: what forja did and why" },
 	{ "help", 'h', OPT_FLAG, APP_OPT_HELP, NULL, "show help and exit" },
 	{ 0 },
 };

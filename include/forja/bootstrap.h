@@ -72,7 +72,8 @@ struct bs_submodule {
 	char *path;
 	char *url;           /* credentials removed */
 	char *head;          /* short id recorded in the index, or NULL */
-	char *state;         /* "ok", "not initialized", "modified", "missing" */
+	char *state;         /* "ok", "not initialized", "missing", "new commits",
+	                        "modified content", "untracked content" */
 };
 
 struct bs_status {

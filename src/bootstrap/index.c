@@ -79,6 +79,9 @@ static struct idx_tree *ctree_parse(const unsigned char **pp, const unsigned cha
 	if (*num_end != '\0' || entries < -1 || subtrees < 0 || subtrees > 1000000)
 		goto bad;
 	p = lf + 1;
+	/* each subtree takes at least "\0" "0 0\n" */
+	if ((size_t)subtrees > (size_t)(end - p) / 5)
+		goto bad;
 	t->entry_count = entries;
 	if (entries >= 0) {
 		if ((size_t)(end - p) < hash_len)
@@ -130,7 +133,7 @@ static int read_extensions(struct idx *ix, const char *path, const unsigned char
 		p += 8;
 		if (size > (size_t)(end - p))
 			return corrupt(e, path, "an extension runs past the end of the file");
-		if (memcmp(sig, "TREE", 4) == 0) {
+		if (memcmp(sig, "TREE", 4) == 0 && !ix->tree) {
 			const unsigned char *q = p;
 			ix->tree = ctree_parse(&q, p + size, GIT_OID_RAWSZ, 0);
 			/* a damaged cache-tree is only a lost shortcut */
@@ -193,6 +196,7 @@ int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
 	const unsigned char *base, *p, *end;
 	uint32_t version, count;
 	struct buf prev = BUF_INIT;
+	const char *why;
 
 	memset(ix, 0, sizeof *ix);
 	if (len < HDR_SIZE + GIT_OID_RAWSZ)
@@ -233,8 +237,10 @@ int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
 		memcpy(ie->oid, p + 40, GIT_OID_RAWSZ);
 		ie->flags = be16(p + 60);
 		if (ie->flags & GIT_INDEX_ENTRY_EXTENDED) {
-			if (version < 3)
-				return corrupt(e, path, "extended flags in a version 2 index");
+			if (version < 3) {
+				why = "extended flags in a version 2 index";
+				goto bad;
+			}
 			if ((size_t)(end - p) < fixed + 2)
 				goto truncated;
 			ie->flags_ext = be16(p + 62);
@@ -267,8 +273,10 @@ int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
 				c = *q++;
 				strip = ((strip + 1) << 7) | (c & 127);
 			}
-			if (strip > prev.len)
-				return corrupt(e, path, "a path refers past its predecessor");
+			if (strip > prev.len) {
+				why = "a path refers past its predecessor";
+				goto bad;
+			}
 			const unsigned char *nul = memchr(q, '\0', (size_t)(end - q));
 			if (!nul)
 				goto truncated;
@@ -309,8 +317,10 @@ int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
 	}
 	return 0;
 truncated:
+	why = "an entry runs past the end of the file";
+bad:
 	buf_release(&prev);
-	return corrupt(e, path, "an entry runs past the end of the file");
+	return corrupt(e, path, why);
 }
 
 void idx_release(struct idx *ix)

@@ -112,6 +112,7 @@ void wt_fingerprint_add_stat(struct wt_fingerprint *fp, const char *path,
 
 /* One scan in progress: the repository objects the parts share. */
 struct bs_ctx {
+	bool initialized;        /* git_libgit2_init() was called */
 	char *cwd;               /* absolute, resolved */
 	git_repository *repo;    /* NULL outside a repository */
 	struct idx index;        /* empty when bare */

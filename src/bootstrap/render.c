@@ -34,6 +34,12 @@ static const enum section_id priority[SEC_COUNT] = {
 	SEC_COMMITS, SEC_FILES, SEC_SUBMODULES, SEC_README,
 };
 
+/* Sections whose first line is a heading: never keep the heading alone. */
+static const bool has_heading[SEC_COUNT] = {
+	[SEC_COMMANDS] = true, [SEC_COMMITS] = true, [SEC_SUBMODULES] = true,
+	[SEC_AGENTS] = true, [SEC_README] = true,
+};
+
 static const char *const section_name[SEC_COUNT] = {
 	[SEC_HEADER] = "header", [SEC_NOTES] = "notes", [SEC_STATUS] = "status",
 	[SEC_STATUS_PATHS] = "status paths", [SEC_COMMANDS] = "commands",
@@ -49,7 +55,8 @@ static void put_indented(struct buf *out, const char *text, const char *indent)
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		buf_puts(out, indent);
+		if (n)
+			buf_puts(out, indent);
 		buf_add(out, p, n);
 		buf_putc(out, '\n');
 		p += n + (nl != NULL);
@@ -254,6 +261,8 @@ void bootstrap_render_text(const struct bootstrap *bs, size_t budget_tokens, str
 					if (s->data[i] == '\n')
 						keep = i + 1;
 			}
+			if (has_heading[priority[k]] && count_lines(s->data, keep) < 2)
+				keep = 0;
 			size_t lines_all = count_lines(s->data, s->len);
 			size_t lines_kept = count_lines(s->data, keep);
 			if (lines_all != lines_kept)

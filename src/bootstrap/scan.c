@@ -19,6 +19,7 @@
 
 #include "forja/detect.h"
 #include "forja/utf8.h"
+#include "forja/version.h"
 
 #define TOP_ENTRIES_MAX 40
 #define PLAIN_SCAN_MAX_FILES 50000
@@ -75,6 +76,7 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->cwd = resolve(cwd);
 	git_libgit2_init();
+	ctx->initialized = true;
 	rc = git_repository_open_ext(&ctx->repo, ctx->cwd, 0, NULL);
 	if (rc == GIT_ENOTFOUND) {
 		ctx->repo = NULL;
@@ -136,6 +138,8 @@ void bs_ctx_release(struct bs_ctx *ctx)
 	free(ctx->cwd);
 	free(ctx->root);
 	free(ctx->cwd_rel);
+	if (ctx->initialized)
+		git_libgit2_shutdown();
 	memset(ctx, 0, sizeof *ctx);
 }
 
@@ -209,7 +213,7 @@ void bs_ctx_state_key(struct bs_ctx *ctx, struct buf *key)
 	char hex[GIT_OID_HEXSZ + 1];
 
 	memset(&tmp, 0, sizeof tmp);
-	buf_printf(key, "root=%s\ncwd=%s\n", ctx->root, ctx->cwd_rel);
+	buf_printf(key, "forja=%s\nroot=%s\ncwd=%s\n", FORJA_VERSION, ctx->root, ctx->cwd_rel);
 	if (!ctx->repo)
 		return;
 	char *branch = branch_name(ctx);
@@ -288,6 +292,18 @@ void bs_ctx_fingerprint_extra(struct bs_ctx *ctx, struct wt_fingerprint *fp)
 			buf_printf(&p, "%s%s", gd, files[i]);
 			fp_add_path(fp, p.data, racy_after);
 		}
+	}
+	fp_add_path(fp, "/etc/gitconfig", racy_after);
+	if (ctx->repo) {
+		/* a core.excludesFile set anywhere in the config */
+		git_config *cfg = NULL;
+		git_buf v = GIT_BUF_INIT;
+		if (git_repository_config_snapshot(&cfg, ctx->repo) == 0 &&
+		    git_config_get_path(&v, cfg, "core.excludesfile") == 0)
+			fp_add_path(fp, v.ptr, racy_after);
+		git_buf_dispose(&v);
+		git_config_free(cfg);
+		git_error_clear();
 	}
 	if (home && *home) {
 		buf_reset(&p);
@@ -622,9 +638,11 @@ static void scan_submodules(struct bs_ctx *ctx, struct bootstrap *bs)
 		return;
 	git_submodule_foreach(ctx->repo, sub_cb, &sw);
 	git_error_clear();
-	qsort(ctx->dirty_subs, ctx->ndirty_subs, sizeof *ctx->dirty_subs, cmp_cstr);
+	if (ctx->ndirty_subs)
+		qsort(ctx->dirty_subs, ctx->ndirty_subs, sizeof *ctx->dirty_subs, cmp_cstr);
 	if (bs)
-		qsort(bs->submodules, bs->nsubmodules, sizeof *bs->submodules, cmp_submodule);
+		if (bs->nsubmodules)
+			qsort(bs->submodules, bs->nsubmodules, sizeof *bs->submodules, cmp_submodule);
 }
 
 static void add_top(struct bs_list *top, const char *name, size_t len, bool is_dir)
@@ -747,7 +765,8 @@ static void scan_plain(struct bs_ctx *ctx, struct bootstrap *bs)
 		}
 		closedir(d);
 	}
-	qsort(names, n, sizeof *names, cmp_cstr);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		bs_list_push(&bs->top, TOP_ENTRIES_MAX, names[i], strlen(names[i]));
 		free(names[i]);

@@ -194,7 +194,8 @@ int wt_staged(git_repository *repo, const struct idx *index, git_tree *head_tree
 
 	diff_dir(&s, head_tree, 0, index->count, &prefix, index->tree);
 	buf_release(&prefix);
-	qsort(s.paths, s.count, sizeof *s.paths, cmp_str);
+	if (s.count)
+		qsort(s.paths, s.count, sizeof *s.paths, cmp_str);
 	for (size_t i = 0; i < s.count; i++) {
 		bs_list_push(staged, BOOTSTRAP_MAX_PATHS, s.paths[i], strlen(s.paths[i]));
 		free(s.paths[i]);

@@ -621,7 +621,7 @@ int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree
 		}
 		bool modified = sw.state[i] == ENTRY_MODIFIED;
 		if (bs_is_gitlink(ie->mode))
-			modified = bsearch(&ie->path, dirty_subs, ndirty_subs, sizeof *dirty_subs,
+			modified = ndirty_subs && bsearch(&ie->path, dirty_subs, ndirty_subs, sizeof *dirty_subs,
 					   cmp_str) != NULL;
 		if (sw.state[i] == ENTRY_NEEDS_HASH) {
 			bool same = false;
@@ -631,7 +631,8 @@ int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree
 		if (modified)
 			bs_list_push(&st->modified, BOOTSTRAP_MAX_PATHS, ie->path, strlen(ie->path));
 	}
-	qsort(w.untracked, w.nuntracked, sizeof *w.untracked, cmp_str);
+	if (w.nuntracked)
+		qsort(w.untracked, w.nuntracked, sizeof *w.untracked, cmp_str);
 	for (size_t i = 0; i < w.nuntracked; i++) {
 		bs_list_push(&st->untracked, BOOTSTRAP_MAX_PATHS, w.untracked[i],
 			     strlen(w.untracked[i]));

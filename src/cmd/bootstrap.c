@@ -59,7 +59,7 @@ int cmd_bootstrap(struct app *app, int argc, char **argv)
 			opts.use_cache = false;
 			break;
 		case OPT_POSITIONAL:
-			ferr_set(&e, FERR_USAGE, "bootstrap: unexpected argument '%s'; use -C DIR to scan another directory",
+			ferr_set(&e, FERR_USAGE, "bootstrap: unexpected argument '%s'; to scan another directory, use 'forja -C DIR bootstrap'",
 				 st.value);
 			goto fail;
 		}

@@ -7,6 +7,8 @@
 
 extern const struct opt_spec cmd_bootstrap_options[];
 
+static void print_options(const struct opt_spec *s, FILE *out);
+
 const struct cmd cmd_table[] = {
 	{ "bootstrap", cmd_bootstrap, "print the project context the agent starts with",
 	  "forja bootstrap [--json] [--budget TOKENS] [--no-cache]",
@@ -39,22 +41,8 @@ void cmd_print_usage(FILE *out)
 	for (size_t i = 0; i < cmd_count; i++)
 		fprintf(out, "  %-12s %s\n", cmd_table[i].name, cmd_table[i].summary);
 	fprintf(out, "\nGlobal options:\n");
-	for (int t = 0; t < 2; t++) {
-		const struct opt_spec *s = t ? app_common_options : cmd_global_options;
-		for (; s->id; s++) {
-			char left[64];
-			if (s->name && s->short_name)
-				snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->name,
-					 s->arg == OPT_VALUE ? "=" : "", s->arg == OPT_VALUE ? s->metavar : "");
-			else if (s->name)
-				snprintf(left, sizeof left, "--%s%s%s", s->name,
-					 s->arg == OPT_VALUE ? "=" : "", s->arg == OPT_VALUE ? s->metavar : "");
-			else
-				snprintf(left, sizeof left, "-%c %s", s->short_name,
-					 s->arg == OPT_VALUE ? s->metavar : "");
-			fprintf(out, "  %-22s %s\n", left, s->help);
-		}
-	}
+	print_options(cmd_global_options, out);
+	print_options(app_common_options, out);
 	fprintf(out,
 		"\nRun 'forja help COMMAND' for a command's options; 'man forja' for the manual.\n"
 		"Exit codes: 0 ok, 1 failed, 2 usage, 3 config or auth, 4 provider unreachable,\n"
@@ -106,7 +94,9 @@ static void print_options(const struct opt_spec *s, FILE *out)
 
 void cmd_print_help(const struct cmd *cmd, FILE *out)
 {
-	fprintf(out, "usage: %s\n\n%s.\n", cmd->usage, cmd->summary);
+	fprintf(out, "usage: %s\n\n%c%s.\n", cmd->usage,
+		cmd->summary[0] >= 'a' && cmd->summary[0] <= 'z' ? cmd->summary[0] - 'a' + 'A' : cmd->summary[0],
+		cmd->summary + 1);
 	if (cmd->description)
 		fprintf(out, "\n%s\n", cmd->description);
 	if (cmd->options && cmd->options->id) {

@@ -715,7 +715,7 @@ static int race_once(const char *path)
 			close(go[1]);
 			if (read(go[0], &c, 1) != 0)   /* wait for the start: EOF */
 				_exit(3);
-			snprintf(key, sizeof key, "child%d", i);
+			snprintf(key, sizeof key, "child%d", i & 0xffff);
 			if (store_open(path, &st, &e) < 0 ||
 			    store_cache_put(st, "race", key, key, strlen(key), &e) < 0) {
 				printf("# child %d: %s\n", i, e.msg);
@@ -737,7 +737,7 @@ static int race_once(const char *path)
 		return failures + CHILDREN;
 	}
 	for (i = 0; i < CHILDREN; i++) {
-		snprintf(key, sizeof key, "child%d", i);
+		snprintf(key, sizeof key, "child%d", i & 0xffff);
 		if (!cache_is(st, "race", key, key, strlen(key)))
 			failures++;
 	}

@@ -25,7 +25,16 @@ ifdef SAN
 SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# libgit2 is loaded on first use when its SONAME can be found (see
+# include/forja/gitlib.h); LAZY_GIT2=0 links it as usual.
+LAZY_GIT2  ?= 1
+GIT2_SONAME := $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so" 2>/dev/null | sed -n 's/^ *SONAME *//p')
+ifeq ($(LAZY_GIT2)$(if $(GIT2_SONAME),yes,no),1yes)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(filter-out libgit2,$(PKGS)) 2>/dev/null) -ldl
+PKG_CFLAGS += -DFORJA_GIT2_SONAME='"$(GIT2_SONAME)"'
+else
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+endif
 ALL_CFLAGS  = -std=c17 -D_GNU_SOURCE -Iinclude $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread

@@ -107,6 +107,80 @@ static void warn(const struct bootstrap_opts *opts, const struct ferr *e)
 		fprintf(stderr, "forja: warning: %s; the bootstrap is not cached\n", e->msg);
 }
 
+static void make_key(struct buf *key, const char *root, const char *cwd_rel, size_t budget)
+{
+	utf8_quote_path(key, root, strlen(root));
+	buf_putc(key, '\n');
+	utf8_quote_path(key, cwd_rel, strlen(cwd_rel));
+	buf_printf(key, "\n%zu", budget);
+}
+
+static bool has_gitlinks(const struct idx *ix)
+{
+	for (size_t i = 0; i < ix->count; i++)
+		if (bs_is_gitlink(ix->entries[i].mode))
+			return true;
+	return false;
+}
+
+/* The fast path: no libgit2 unless the index has submodules, whose state
+ * only libgit2 can tell.  Returns true with the stored output in out. */
+static bool cache_hit(const char *cwd, const struct bootstrap_opts *opts, bool json,
+		      struct store *store, struct buf *out)
+{
+	struct repo_paths rp;
+	struct buf key = BUF_INIT, row = BUF_INIT, state = BUF_INIT;
+	struct cached c = { 0 };
+	struct idx ix;
+	struct ferr ignored = FERR_INIT;
+	struct wt_fingerprint now;
+	bool found = false, hit = false;
+
+	memset(&ix, 0, sizeof ix);
+	if (repo_discover(cwd, &rp) != 0)
+		return false;
+	make_key(&key, rp.workdir, rp.cwd_rel, opts->budget_tokens);
+	if (store_cache_get(store, CACHE_NS, key.data, &row, &found, &ignored) != 0 || !found ||
+	    !parse_row(&row, &c))
+		goto out;
+	if (idx_read(rp.index_path, &ix, &ignored) != 0)
+		goto out;
+	bs_state_base(&state, opts->budget_tokens, rp.workdir, rp.cwd_rel, rp.gitdir,
+		      rp.index_path, &ix);
+	if (has_gitlinks(&ix)) {
+		struct bs_ctx ctx;
+		if (bs_ctx_open(&ctx, cwd, &ignored) != 0) {
+			bs_ctx_release(&ctx);
+			goto out;
+		}
+		bs_ctx_submodule_state(&ctx);
+		if (ctx.sub_state.len)
+			buf_printf(&state, "submodules=%s\n", ctx.sub_state.data);
+		bs_ctx_release(&ctx);
+	}
+	if (c.state_len != state.len || memcmp(c.state, state.data, state.len) != 0)
+		goto out;
+	if (wt_fingerprint(rp.workdir, &ix, &c.dirs, &now, &ignored) != 0)
+		goto out;
+	/* The row was stored only when nothing was racy, so equal stat data
+	 * now means nothing was written since. */
+	if (now.a == c.fp.a && now.b == c.fp.b) {
+		if (json)
+			buf_add(out, c.json, c.json_len);
+		else
+			buf_add(out, c.text, c.text_len);
+		hit = true;
+	}
+out:
+	wt_dirs_release(&c.dirs);
+	idx_release(&ix);
+	repo_paths_release(&rp);
+	buf_release(&key);
+	buf_release(&row);
+	buf_release(&state);
+	return hit;
+}
+
 int bootstrap_run(const char *cwd, const struct bootstrap_opts *opts, bool json,
 		  struct buf *out, bool *from_cache, struct ferr *e)
 {
@@ -117,63 +191,37 @@ int bootstrap_run(const char *cwd, const struct bootstrap_opts *opts, bool json,
 	struct buf text = BUF_INIT, js = BUF_INIT;
 	struct wt_dirs dirs = { 0 };
 	struct wt_fingerprint fp = { 0 }, extra = { 0 };
-	struct cached c = { 0 };
 	struct ferr se = FERR_INIT;
-	bool found = false;
 	int rc = -1;
 
 	*from_cache = false;
 	memset(&bs, 0, sizeof bs);
-	if (bs_ctx_open(&ctx, cwd, e) != 0)
-		goto out;
-	/* A plain directory is walked anyway; a bare repository has no tree
-	 * to fingerprint and is cheap: neither is cached. */
-	bool cacheable = opts->use_cache && ctx.repo && ctx.has_index;
-	if (cacheable) {
-		bs_ctx_submodule_state(&ctx);
-		buf_printf(&state, "format=%d\nbudget=%zu\n", BOOTSTRAP_FORMAT_VERSION,
-			   opts->budget_tokens);
-		bs_ctx_state_key(&ctx, &state);
-		utf8_quote_path(&key, ctx.root, strlen(ctx.root));
-		buf_putc(&key, '\n');
-		utf8_quote_path(&key, ctx.cwd_rel, strlen(ctx.cwd_rel));
-		buf_printf(&key, "\n%zu", opts->budget_tokens);
-		if (store_open(opts->db_path, &store, &se) != 0) {
+	memset(&ctx, 0, sizeof ctx);
+	if (opts->use_cache) {
+		if (store_open(opts->db_path, &store, &se) != 0)
 			warn(opts, &se);
-			cacheable = false;
-		} else if (store_cache_get(store, CACHE_NS, key.data, &row, &found, &se) != 0) {
-			warn(opts, &se);
-			found = false;
-		}
-		bs_ctx_fingerprint_extra(&ctx, &extra);
-	}
-	if (found && parse_row(&row, &c) && c.state_len == state.len &&
-	    memcmp(c.state, state.data, state.len) == 0) {
-		struct wt_fingerprint now;
-		if (wt_fingerprint(ctx.repo, &ctx.index, &c.dirs, &now, e) != 0)
-			goto out;
-		if (now.a + extra.a == c.fp.a && (now.b ^ extra.b) == c.fp.b && !now.racy &&
-		    !extra.racy) {
-			if (json)
-				buf_add(out, c.json, c.json_len);
-			else
-				buf_add(out, c.text, c.text_len);
+		else if (cache_hit(cwd, opts, json, store, out)) {
 			*from_cache = true;
 			rc = 0;
 			goto out;
 		}
 	}
-
+	if (bs_ctx_open(&ctx, cwd, e) != 0)
+		goto out;
 	if (bs_ctx_scan(&ctx, &bs, &dirs, &fp, e) != 0)
 		goto out;
 	bootstrap_render_text(&bs, opts->budget_tokens, &text);
 	bootstrap_render_json(&bs, &js);
 	buf_add(out, json ? js.data : text.data, json ? js.len : text.len);
-	if (cacheable && store) {
+	/* A plain directory is walked anyway and a bare repository is cheap:
+	 * only a working tree with an index is worth caching. */
+	if (store && ctx.repo && ctx.has_index) {
+		bs_ctx_record_extra(&ctx, &dirs, &extra);
+		bs_ctx_state_key(&ctx, opts->budget_tokens, &state);
+		make_key(&key, ctx.root, ctx.cwd_rel, opts->budget_tokens);
 		fp.a += extra.a;
 		fp.b ^= extra.b;
 		if (!fp.racy && !extra.racy) {
-			buf_reset(&row);
 			build_row(&row, &state, &fp, &dirs, &text, &js);
 			if (store_cache_put(store, CACHE_NS, key.data, row.data, row.len, &se) != 0)
 				warn(opts, &se);
@@ -183,7 +231,6 @@ int bootstrap_run(const char *cwd, const struct bootstrap_opts *opts, bool json,
 	}
 	rc = 0;
 out:
-	wt_dirs_release(&c.dirs);
 	wt_dirs_release(&dirs);
 	bootstrap_release(&bs);
 	bs_ctx_release(&ctx);

@@ -75,8 +75,13 @@ struct wt_fingerprint {
 	bool racy;   /* something changed too recently to trust its stat data */
 };
 
-/* The directories a full status visited (relative, "" for the root), so a
- * later fingerprint can re-stat exactly them. */
+/* Every path whose stat data the result depends on besides the index
+ * entries, so that a later fingerprint re-stats exactly them: relative
+ * ones ("" for the root) are the directories the status walked and the
+ * .gitignore files in them; absolute ones are git's files (HEAD, the refs
+ * read, packed-refs, configs, excludes) and the directories from the root
+ * down to the current one with the files in them (instruction files,
+ * README, project files). */
 struct wt_dirs {
 	char **paths;
 	size_t count;
@@ -94,9 +99,10 @@ int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree
 
 /* Only the fingerprint: stat every index entry and every directory in dirs.
  * Must equal what wt_status() computed when nothing changed. */
-int wt_fingerprint(git_repository *repo, const struct idx *index, const struct wt_dirs *dirs,
+int wt_fingerprint(const char *workdir, const struct idx *index, const struct wt_dirs *dirs,
 		   struct wt_fingerprint *fp, struct ferr *e);
 
+void wt_dirs_push(struct wt_dirs *dirs, const char *path, size_t len);
 void wt_dirs_release(struct wt_dirs *dirs);
 
 /* Changes between the HEAD tree (NULL when unborn) and the index, into
@@ -110,6 +116,26 @@ struct stat;
 void wt_fingerprint_add_stat(struct wt_fingerprint *fp, const char *path,
 			     const struct stat *st, int64_t racy_after);
 
+/* Where a repository's parts are, found without libgit2 (discover.c). */
+struct repo_paths {
+	char *workdir;     /* resolved, no trailing slash */
+	char *gitdir;      /* resolved */
+	char *commondir;   /* resolved; equals gitdir outside linked worktrees */
+	char *index_path;
+	char *cwd_rel;
+};
+
+/* 0: found a repository with a working tree; 1: none, or a case left to
+ * libgit2 (bare, GIT_DIR in the environment, …).  Never an error. */
+int repo_discover(const char *cwd, struct repo_paths *rp);
+void repo_paths_release(struct repo_paths *rp);
+
+/* The part of the cache key that needs no libgit2: format, budget, forja
+ * version, root, current directory, git directory, index path, checksum
+ * and entry count. */
+void bs_state_base(struct buf *key, size_t budget, const char *root, const char *cwd_rel,
+		   const char *gitdir, const char *index_path, const struct idx *index);
+
 /* One scan in progress: the repository objects the parts share. */
 struct bs_ctx {
 	bool initialized;        /* git_libgit2_init() was called */
@@ -122,6 +148,7 @@ struct bs_ctx {
 	git_commit *head_commit;
 	git_tree *head_tree;
 	char *root;              /* resolved working tree (or git dir when bare) */
+	char *gitdir;            /* resolved, no trailing slash */
 	char *cwd_rel;
 	/* submodules whose working tree differs, sorted raw paths */
 	char **dirty_subs;
@@ -135,12 +162,11 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e);
 void bs_ctx_release(struct bs_ctx *ctx);
 /* Submodule states (ids, flags, which are dirty), needed before the key. */
 void bs_ctx_submodule_state(struct bs_ctx *ctx);
-/* Everything the output depends on that is not stat data: branch, HEAD,
- * upstream and its id, index checksum, submodule states. */
-void bs_ctx_state_key(struct bs_ctx *ctx, struct buf *key);
-/* Stat data of files read outside the status: configs, excludes,
- * instruction files, README and project files at the root and cwd. */
-void bs_ctx_fingerprint_extra(struct bs_ctx *ctx, struct wt_fingerprint *fp);
+/* The cache key of this scan: bs_state_base() plus submodule states. */
+void bs_ctx_state_key(struct bs_ctx *ctx, size_t budget, struct buf *key);
+/* Record (in dirs) and stat (into fp) the absolute paths the scan read
+ * outside the working-tree status; see struct wt_dirs. */
+void bs_ctx_record_extra(struct bs_ctx *ctx, struct wt_dirs *dirs, struct wt_fingerprint *fp);
 /* The full scan; dirs and fp receive what the cache needs (may be NULL
  * for a plain directory). */
 int bs_ctx_scan(struct bs_ctx *ctx, struct bootstrap *bs, struct wt_dirs *dirs,

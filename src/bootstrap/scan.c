@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "forja/detect.h"
+#include "forja/gitlib.h"
 #include "forja/utf8.h"
 #include "forja/version.h"
 
@@ -29,6 +30,11 @@ static const char *const readme_names[] = {
 	"README.md", "README", "README.rst", "README.txt", "README.markdown",
 	"readme.md", "Readme.md",
 };
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int git_fail(struct ferr *e, enum ferr_class cls, const char *what)
 {
@@ -75,6 +81,8 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->cwd = resolve(cwd);
+	if (gitlib_load(e) != 0)
+		return -1;
 	git_libgit2_init();
 	ctx->initialized = true;
 	rc = git_repository_open_ext(&ctx->repo, ctx->cwd, 0, NULL);
@@ -87,10 +95,13 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 	if (rc != 0)
 		return git_fail(e, FERR_IO, ctx->cwd);
 
-	if (git_repository_is_bare(ctx->repo)) {
+	{
 		char *gd = strip_slash(git_repository_path(ctx->repo));
-		ctx->root = resolve(gd);
+		ctx->gitdir = resolve(gd);
 		free(gd);
+	}
+	if (git_repository_is_bare(ctx->repo)) {
+		ctx->root = xstrdup(ctx->gitdir);
 		ctx->cwd_rel = xstrdup("");
 	} else {
 		char *wd = strip_slash(git_repository_workdir(ctx->repo));
@@ -102,7 +113,7 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 		ctx->index_path = env && *env ? xstrdup(env) : NULL;
 		if (!ctx->index_path) {
 			struct buf p = BUF_INIT;
-			buf_printf(&p, "%sindex", git_repository_path(ctx->repo));
+			buf_printf(&p, "%s/index", ctx->gitdir);
 			ctx->index_path = buf_steal(&p);
 		}
 		if (idx_read(ctx->index_path, &ctx->index, e) != 0)
@@ -129,17 +140,20 @@ void bs_ctx_release(struct bs_ctx *ctx)
 		free(ctx->dirty_subs[i]);
 	free(ctx->dirty_subs);
 	buf_release(&ctx->sub_state);
-	git_tree_free(ctx->head_tree);
-	git_commit_free(ctx->head_commit);
-	git_reference_free(ctx->head);
+	if (ctx->initialized) {
+		/* only then: a libgit2 call, even a free, loads the library */
+		git_tree_free(ctx->head_tree);
+		git_commit_free(ctx->head_commit);
+		git_reference_free(ctx->head);
+		git_repository_free(ctx->repo);
+		git_libgit2_shutdown();
+	}
 	idx_release(&ctx->index);
 	free(ctx->index_path);
-	git_repository_free(ctx->repo);
 	free(ctx->cwd);
+	free(ctx->gitdir);
 	free(ctx->root);
 	free(ctx->cwd_rel);
-	if (ctx->initialized)
-		git_libgit2_shutdown();
 	memset(ctx, 0, sizeof *ctx);
 }
 
@@ -206,136 +220,175 @@ static void fill_upstream(struct bs_ctx *ctx, struct bootstrap *bs, git_oid *up_
 	git_buf_dispose(&name);
 }
 
-void bs_ctx_state_key(struct bs_ctx *ctx, struct buf *key)
+void bs_state_base(struct buf *key, size_t budget, const char *root, const char *cwd_rel,
+		   const char *gitdir, const char *index_path, const struct idx *index)
 {
-	struct bootstrap tmp;
-	git_oid up;
-	char hex[GIT_OID_HEXSZ + 1];
+	buf_printf(key, "format=%d\nbudget=%zu\nforja=%s\n", BOOTSTRAP_FORMAT_VERSION, budget,
+		   FORJA_VERSION);
+	buf_puts(key, "root=");
+	utf8_quote_path(key, root, strlen(root));
+	buf_puts(key, "\ncwd=");
+	utf8_quote_path(key, cwd_rel, strlen(cwd_rel));
+	buf_puts(key, "\ngitdir=");
+	utf8_quote_path(key, gitdir, strlen(gitdir));
+	buf_puts(key, "\nindex=");
+	utf8_quote_path(key, index_path, strlen(index_path));
+	/* no libgit2 here: the cache's fast path runs without it */
+	buf_putc(key, ' ');
+	for (size_t i = 0; i < sizeof index->checksum; i++)
+		buf_printf(key, "%02x", index->checksum[i]);
+	buf_printf(key, " %zu\n", index->count);
+}
 
-	memset(&tmp, 0, sizeof tmp);
-	buf_printf(key, "forja=%s\nroot=%s\ncwd=%s\n", FORJA_VERSION, ctx->root, ctx->cwd_rel);
-	if (!ctx->repo)
-		return;
-	char *branch = branch_name(ctx);
-	buf_printf(key, "branch=%s\n", branch ? branch : "(detached)");
-	free(branch);
-	if (ctx->head_commit) {
-		git_oid_tostr(hex, sizeof hex, git_commit_id(ctx->head_commit));
-		buf_printf(key, "head=%s\n", hex);
-	}
-	fill_upstream(ctx, &tmp, &up);
-	if (tmp.upstream) {
-		git_oid_tostr(hex, sizeof hex, &up);
-		buf_printf(key, "upstream=%s %s\n", tmp.upstream, hex);
-		free(tmp.upstream);
-	}
-	if (ctx->has_index) {
-		git_oid sum;
-		git_oid_fromraw(&sum, ctx->index.checksum);
-		git_oid_tostr(hex, sizeof hex, &sum);
-		buf_puts(key, "index=");
-		utf8_quote_path(key, ctx->index_path, strlen(ctx->index_path));
-		buf_printf(key, " %s %zu\n", hex, ctx->index.count);
-	}
+void bs_ctx_state_key(struct bs_ctx *ctx, size_t budget, struct buf *key)
+{
+	bs_state_base(key, budget, ctx->root, ctx->cwd_rel, ctx->gitdir, ctx->index_path,
+		      &ctx->index);
 	if (ctx->sub_state.len)
 		buf_printf(key, "submodules=%s\n", ctx->sub_state.data);
 }
 
-static void fp_add_path(struct wt_fingerprint *fp, const char *path, int64_t racy_after)
+#define NEVER_RACY INT64_MAX
+
+static void record(struct wt_dirs *dirs, struct wt_fingerprint *fp, const char *path,
+		   int64_t racy_after)
 {
 	struct stat st;
 	bool present = lstat(path, &st) == 0;
 
 	wt_fingerprint_add_stat(fp, path, present ? &st : NULL, racy_after);
+	wt_dirs_push(dirs, path, strlen(path));
 }
 
-/* Every regular file directly in dir: the project files detect.c reads and
- * the instruction files, whether git tracks them or not. */
-static void fp_add_dir_files(struct wt_fingerprint *fp, const char *dir, int64_t racy_after)
+/* A directory and every non-directory directly in it: the project files
+ * detect.c reads and the instruction files, tracked by git or not. */
+static void record_dir_files(struct wt_dirs *dirs, struct wt_fingerprint *fp, const char *dir,
+			     int64_t racy_after)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	struct buf p = BUF_INIT;
-	struct stat st;
+	char **names = NULL;
+	size_t n = 0;
 
-	fp_add_path(fp, dir, racy_after);
+	record(dirs, fp, dir, racy_after);
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (de->d_type == DT_DIR)
+		if (de->d_type == DT_DIR || strcmp(de->d_name, ".git") == 0)
 			continue;
-		buf_reset(&p);
-		buf_printf(&p, "%s/%s", dir, de->d_name);
-		if (lstat(p.data, &st) == 0 && !S_ISDIR(st.st_mode))
-			wt_fingerprint_add_stat(fp, p.data, &st, racy_after);
+		names = xrealloc(names, (n + 1) * sizeof *names);
+		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
+	/* sorted, so that the recorded list does not depend on readdir order */
+	if (n)
+		qsort(names, n, sizeof *names, cmp_cstr);
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&p);
+		buf_printf(&p, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, names[i]);
+		record(dirs, fp, p.data, racy_after);
+		free(names[i]);
+	}
+	free(names);
 	buf_release(&p);
 }
 
-void bs_ctx_fingerprint_extra(struct bs_ctx *ctx, struct wt_fingerprint *fp)
+/* A ref as git may store it: a loose file, or a line in packed-refs (whose
+ * stat is recorded once by the caller). */
+static void record_ref(struct wt_dirs *dirs, struct wt_fingerprint *fp, const char *gitdir,
+		       const char *commondir, const char *name)
+{
+	struct buf p = BUF_INIT;
+	bool per_worktree = strncmp(name, "refs/", 5) != 0;
+
+	buf_printf(&p, "%s/%s", per_worktree ? gitdir : commondir, name);
+	record(dirs, fp, p.data, NEVER_RACY);
+	buf_release(&p);
+}
+
+void bs_ctx_record_extra(struct bs_ctx *ctx, struct wt_dirs *dirs, struct wt_fingerprint *fp)
 {
 	int64_t racy_after = (int64_t)time(NULL) - 2;
 	struct buf p = BUF_INIT;
 	const char *home = getenv("HOME");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
+	char *common = NULL;
 
 	if (ctx->repo) {
-		const char *gd = git_repository_path(ctx->repo);
-		const char *cd = git_repository_commondir(ctx->repo);
-		static const char *const files[] = { "config", "config.worktree", "info/exclude" };
-		for (size_t i = 0; i < 3; i++) {
+		static const char *const git_files[] = {
+			"config", "config.worktree", "info/exclude",
+			/* git replaces these by renaming a new file over them: a new
+			 * inode however soon it happens, so never racy */
+			"HEAD", "packed-refs", "shallow",
+		};
+		char *cd = strip_slash(git_repository_commondir(ctx->repo));
+		common = resolve(cd);
+		free(cd);
+		for (size_t i = 0; i < sizeof git_files / sizeof *git_files; i++) {
 			buf_reset(&p);
-			buf_printf(&p, "%s%s", cd, files[i]);
-			fp_add_path(fp, p.data, racy_after);
-			buf_reset(&p);
-			buf_printf(&p, "%s%s", gd, files[i]);
-			fp_add_path(fp, p.data, racy_after);
+			int64_t racy = i < 3 ? racy_after : NEVER_RACY;
+			buf_printf(&p, "%s/%s", ctx->gitdir, git_files[i]);
+			record(dirs, fp, p.data, racy);
+			if (strcmp(common, ctx->gitdir) != 0) {
+				buf_reset(&p);
+				buf_printf(&p, "%s/%s", common, git_files[i]);
+				record(dirs, fp, p.data, racy);
+			}
 		}
-	}
-	fp_add_path(fp, "/etc/gitconfig", racy_after);
-	if (ctx->repo) {
+		/* the refs the scan read: HEAD's branch and its upstream */
+		git_reference *head = NULL;
+		if (git_reference_lookup(&head, ctx->repo, "HEAD") == 0 &&
+		    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
+			const char *branch = git_reference_symbolic_target(head);
+			git_buf up = GIT_BUF_INIT;
+			record_ref(dirs, fp, ctx->gitdir, common, branch);
+			if (git_branch_upstream_name(&up, ctx->repo, branch) == 0)
+				record_ref(dirs, fp, ctx->gitdir, common, up.ptr);
+			git_buf_dispose(&up);
+		}
+		git_reference_free(head);
 		/* a core.excludesFile set anywhere in the config */
 		git_config *cfg = NULL;
 		git_buf v = GIT_BUF_INIT;
 		if (git_repository_config_snapshot(&cfg, ctx->repo) == 0 &&
 		    git_config_get_path(&v, cfg, "core.excludesfile") == 0)
-			fp_add_path(fp, v.ptr, racy_after);
+			record(dirs, fp, v.ptr, racy_after);
 		git_buf_dispose(&v);
 		git_config_free(cfg);
 		git_error_clear();
 	}
+	record(dirs, fp, "/etc/gitconfig", racy_after);
 	if (home && *home) {
+		static const char *const xdg_files[] = { "git/config", "git/ignore" };
 		buf_reset(&p);
 		buf_printf(&p, "%s/.gitconfig", home);
-		fp_add_path(fp, p.data, racy_after);
-		buf_reset(&p);
-		if (xdg && *xdg)
-			buf_printf(&p, "%s/git/ignore", xdg);
-		else
-			buf_printf(&p, "%s/.config/git/ignore", home);
-		fp_add_path(fp, p.data, racy_after);
-		buf_reset(&p);
-		if (xdg && *xdg)
-			buf_printf(&p, "%s/git/config", xdg);
-		else
-			buf_printf(&p, "%s/.config/git/config", home);
-		fp_add_path(fp, p.data, racy_after);
+		record(dirs, fp, p.data, racy_after);
+		for (size_t i = 0; i < 2; i++) {
+			buf_reset(&p);
+			if (xdg && *xdg)
+				buf_printf(&p, "%s/%s", xdg, xdg_files[i]);
+			else
+				buf_printf(&p, "%s/.config/%s", home, xdg_files[i]);
+			record(dirs, fp, p.data, racy_after);
+		}
 	}
 	/* each directory from the root down to cwd may hold an AGENTS.md */
 	buf_reset(&p);
 	buf_puts(&p, ctx->root);
-	fp_add_dir_files(fp, p.data, racy_after);
+	record_dir_files(dirs, fp, p.data, racy_after);
 	for (const char *c = ctx->cwd_rel; *c;) {
 		const char *slash = strchr(c, '/');
 		size_t n = slash ? (size_t)(slash - c) : strlen(c);
-		buf_putc(&p, '/');
+		if (p.len && p.data[p.len - 1] != '/')
+			buf_putc(&p, '/');
 		buf_add(&p, c, n);
-		fp_add_dir_files(fp, p.data, racy_after);
+		record_dir_files(dirs, fp, p.data, racy_after);
 		c += n;
 		while (*c == '/')
 			c++;
 	}
+	free(common);
 	buf_release(&p);
 }
 
@@ -607,10 +660,6 @@ static int sub_cb(git_submodule *sm, const char *name, void *payload)
 	return 0;
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int cmp_submodule(const void *a, const void *b)
 {

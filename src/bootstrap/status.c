@@ -199,11 +199,11 @@ static int config_bool(git_config *cfg, const char *name, int dflt)
 	return cfg && git_config_get_bool(&v, cfg, name) == 0 ? v : dflt;
 }
 
-static int sweep_init(struct sweep *sw, git_repository *repo, const struct idx *index,
-		      bool with_state, struct ferr *e)
+/* repo is only needed to compare (with_state): its config says how. */
+static int sweep_init(struct sweep *sw, const char *workdir, git_repository *repo,
+		      const struct idx *index, bool with_state, struct ferr *e)
 {
 	git_config *cfg = NULL;
-	const char *workdir = git_repository_workdir(repo);
 
 	memset(sw, 0, sizeof *sw);
 	sw->root_fd = -1;
@@ -214,9 +214,10 @@ static int sweep_init(struct sweep *sw, git_repository *repo, const struct idx *
 		return ferr_set(e, FERR_IO, "%s: %s", workdir, strerror(errno));
 	sw->count = index->count;
 	sw->entries = index->entries;
-	if (with_state)
+	if (with_state) {
 		sw->state = xcalloc(sw->count, 1);
-	git_repository_config_snapshot(&cfg, repo);
+		git_repository_config_snapshot(&cfg, repo);
+	}
 	sw->trust_filemode = config_bool(cfg, "core.filemode", 1);
 	sw->trust_ctime = config_bool(cfg, "core.trustctime", 1);
 	sw->has_symlinks = config_bool(cfg, "core.symlinks", 1);
@@ -227,8 +228,8 @@ static int sweep_init(struct sweep *sw, git_repository *repo, const struct idx *
 		    strcmp(v.ptr, "minimal") == 0)
 			sw->check_stat = false;
 		git_buf_dispose(&v);
+		git_config_free(cfg);
 	}
-	git_config_free(cfg);
 	sw->index_mtime_sec = index->mtime_sec;
 	sw->index_mtime_nsec = index->mtime_nsec;
 	sw->racy_after = (int64_t)time(NULL) - 2;
@@ -301,7 +302,7 @@ void wt_dirs_release(struct wt_dirs *dirs)
 	memset(dirs, 0, sizeof *dirs);
 }
 
-static void dirs_push(struct wt_dirs *dirs, const char *path, size_t len)
+void wt_dirs_push(struct wt_dirs *dirs, const char *path, size_t len)
 {
 	if ((dirs->count & (dirs->count - 1)) == 0 || dirs->count == 0)
 		dirs->paths = xrealloc(dirs->paths, (dirs->count ? dirs->count * 2 : 1) *
@@ -393,7 +394,7 @@ static int read_dir(struct walk *w, const char *rel, struct names *out)
 		return -1;
 	if (fstat(fd, &st) == 0)
 		wt_fingerprint_add_stat(w->fp, rel, &st, w->racy_after);
-	dirs_push(w->dirs, rel, strlen(rel));
+	wt_dirs_push(w->dirs, rel, strlen(rel));
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -445,7 +446,7 @@ static void note_gitignore(struct walk *w, const char *path)
 
 	if (fstatat(w->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		wt_fingerprint_add_stat(w->fp, path, &st, w->racy_after);
-	dirs_push(w->dirs, path, strlen(path));
+	wt_dirs_push(w->dirs, path, strlen(path));
 }
 
 static bool is_nested_repo(struct walk *w, const char *dirpath)
@@ -591,7 +592,7 @@ int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree
 	int rc = -1;
 
 	memset(fp, 0, sizeof *fp);
-	if (sweep_init(&sw, repo, index, true, e) != 0)
+	if (sweep_init(&sw, workdir, repo, index, true, e) != 0)
 		goto out;
 	started = sweep_start(&sw, threads, worker_count(sw.count));
 
@@ -646,7 +647,7 @@ out:
 	return rc;
 }
 
-int wt_fingerprint(git_repository *repo, const struct idx *index, const struct wt_dirs *dirs,
+int wt_fingerprint(const char *workdir, const struct idx *index, const struct wt_dirs *dirs,
 		   struct wt_fingerprint *fp, struct ferr *e)
 {
 	struct sweep sw;
@@ -655,15 +656,16 @@ int wt_fingerprint(git_repository *repo, const struct idx *index, const struct w
 	struct stat st;
 
 	memset(fp, 0, sizeof *fp);
-	if (sweep_init(&sw, repo, index, false, e) != 0) {
+	if (sweep_init(&sw, workdir, NULL, index, false, e) != 0) {
 		sweep_release(&sw);
 		return -1;
 	}
 	started = sweep_start(&sw, threads, worker_count(sw.count));
 	for (size_t i = 0; i < dirs->count; i++) {
 		const char *p = dirs->paths[i];
-		bool present = *p ? fstatat(sw.root_fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0
-				  : fstat(sw.root_fd, &st) == 0;
+		bool present = p[0] == '/' ? lstat(p, &st) == 0
+			       : *p ? fstatat(sw.root_fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0
+				    : fstat(sw.root_fd, &st) == 0;
 		wt_fingerprint_add_stat(fp, p, present ? &st : NULL, sw.racy_after);
 	}
 	sweep_join(&sw, threads, started);

@@ -41,7 +41,7 @@ LIBS        = $(PKG_LIBS) -lpthread
 
 # Object files go to $(BUILD); the plain build leaves ./forja at the top.
 BUILD ?= build
-ifeq ($(BUILD),build)
+ifeq ($(abspath $(BUILD)),$(abspath build))
 BIN := forja
 else
 BIN := $(BUILD)/forja

@@ -7,7 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${FORJA:=$here/../forja}"
 : "${BUILD:=$here/../build}"
-export FORJA
+export FORJA BUILD
 passed=0 failed=0 broken=
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/forja-tests.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT

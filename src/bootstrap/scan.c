@@ -748,7 +748,7 @@ static bool plain_skip(const char *name)
 }
 
 static void plain_walk(struct bootstrap *bs, struct detect_langs *dl, struct buf *path,
-		       size_t root_len, int depth, bool *capped)
+		       size_t root_len, dev_t dev, int depth, bool *capped)
 {
 	DIR *d;
 	struct dirent *de;
@@ -765,7 +765,9 @@ static void plain_walk(struct bootstrap *bs, struct detect_langs *dl, struct buf
 		if (lstat(path->data, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			plain_walk(bs, dl, path, root_len, depth + 1, capped);
+			/* never into /proc, /sys or another mount */
+			if (st.st_dev == dev)
+				plain_walk(bs, dl, path, root_len, dev, depth + 1, capped);
 		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
 			if (bs->tracked_files >= PLAIN_SCAN_MAX_FILES) {
 				*capped = true;
@@ -790,8 +792,10 @@ static void scan_plain(struct bs_ctx *ctx, struct bootstrap *bs)
 	char **names = NULL;
 	size_t n = 0;
 
+	struct stat rst;
 	buf_puts(&path, ctx->root);
-	plain_walk(bs, dl, &path, path.len, 0, &capped);
+	if (stat(ctx->root, &rst) == 0)
+		plain_walk(bs, dl, &path, path.len, rst.st_dev, 0, &capped);
 	detect_langs_finish(dl, &bs->langs, &bs->nlangs);
 	detect_langs_free(dl);
 	if (capped) {

@@ -289,6 +289,29 @@ run "$FORJA" -C "$D" -v bootstrap --budget 300
 contains "another budget: scanned" "$ERR" "scanned"
 
 # --- the state database ---------------------------------------------------------
+age "$D"
+expect=$("$FORJA" -C "$D" bootstrap --no-cache)
+"$FORJA" -C "$D" bootstrap >/dev/null
+python3 -c "import sqlite3; c=sqlite3.connect('$XDG_STATE_HOME/forja/forja.db'); c.execute('update cache set value=randomblob(300)'); c.commit()"
+run "$FORJA" -C "$D" -v bootstrap
+contains "a damaged cache entry is rescanned" "$ERR" "scanned"
+is "a damaged cache entry: right output" "$OUT" "$expect"
+python3 -c "import sqlite3; c=sqlite3.connect('$XDG_STATE_HOME/forja/forja.db'); c.execute('update cache set value=substr(value,1,length(value)/2)'); c.commit()"
+run "$FORJA" -C "$D" bootstrap
+is "a truncated cache entry: right output" "$OUT" "$expect"
+pids=
+for i in 1 2 3 4 5 6 7 8; do
+	("$FORJA" -C "$D" bootstrap --budget $((1000 + i)) >"$T_DIR/par.$i" 2>&1; echo $? >"$T_DIR/par.$i.rc") &
+	pids="$pids $!"
+done
+wait $pids
+bad=0
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(cat "$T_DIR/par.$i.rc")" = 0 ] || bad=$((bad + 1))
+	grep -q "warning" "$T_DIR/par.$i" && bad=$((bad + 1))
+done
+is "eight processes at once share the database" "$bad" 0
+
 check "the database is where XDG_STATE_HOME says" test -f "$XDG_STATE_HOME/forja/forja.db"
 python3 -c "import sqlite3; c=sqlite3.connect('$T_DIR/newer.db'); c.execute('pragma user_version=99'); c.commit()"
 FORJA_DB="$T_DIR/newer.db" run "$FORJA" -C "$D" bootstrap

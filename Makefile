@@ -13,7 +13,7 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libgit2 sqlite3 libcjson
+PKGS       := libgit2 libcurl sqlite3 libcjson libuv
 
 CFLAGS     ?= -O2 -g
 WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -25,16 +25,23 @@ ifdef SAN
 SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libgit2 is loaded on first use when its SONAME can be found (see
-# include/forja/gitlib.h); LAZY_GIT2=0 links it as usual.
-LAZY_GIT2  ?= 1
-GIT2_SONAME := $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so" 2>/dev/null | sed -n 's/^ *SONAME *//p')
-ifeq ($(LAZY_GIT2)$(if $(GIT2_SONAME),yes,no),1yes)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(filter-out libgit2,$(PKGS)) 2>/dev/null) -ldl
+# libgit2 and libcurl are loaded on first use when their SONAMEs can be
+# found (see include/forja/gitlib.h and curllib.h): their dependency trees
+# cost ~8 ms at every start.  LAZY_LIBS=0 links them as usual.
+LAZY_LIBS  ?= 1
+soname = $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1) 2>/dev/null)/$(2)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
+GIT2_SONAME := $(call soname,libgit2,libgit2.so)
+CURL_SONAME := $(call soname,libcurl,libcurl.so)
+LAZY_PKGS  :=
+ifeq ($(LAZY_LIBS)$(if $(GIT2_SONAME),yes,no),1yes)
+LAZY_PKGS  += libgit2
 PKG_CFLAGS += -DFORJA_GIT2_SONAME='"$(GIT2_SONAME)"'
-else
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 endif
+ifeq ($(LAZY_LIBS)$(if $(CURL_SONAME),yes,no),1yes)
+LAZY_PKGS  += libcurl
+PKG_CFLAGS += -DFORJA_CURL_SONAME='"$(CURL_SONAME)"'
+endif
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(filter-out $(LAZY_PKGS),$(PKGS)) 2>/dev/null) -ldl
 ALL_CFLAGS  = -std=c17 -D_GNU_SOURCE -Iinclude $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread
@@ -61,7 +68,14 @@ all: $(BIN)
 $(BIN): $(OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(BUILD)/%.o: %.c
+# Objects are rebuilt when the flags change (SAN, WERROR, the lazy SONAMEs).
+FLAGS_NOW  = $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(LIBS)
+ifneq ($(FLAGS_NOW),$(file <$(BUILD)/.flags))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD)/.flags,$(FLAGS_NOW))
+endif
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

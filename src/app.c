@@ -17,6 +17,20 @@ const struct opt_spec app_common_options[] = {
 	{ 0 },
 };
 
+const struct opt_spec app_provider_options[] = {
+	{ "provider", 0, OPT_VALUE, APP_OPT_PROVIDER, "NAME",
+	  "the LLM provider: openai, anthropic, ollama, llamacpp, lmstudio, vllm, openrouter or one from config" },
+	{ "model", 0, OPT_VALUE, APP_OPT_MODEL, "MODEL", "the model to use" },
+	{ "base-url", 0, OPT_VALUE, APP_OPT_BASE_URL, "URL",
+	  "the provider's API base URL (an OpenAI-compatible server unless --provider says otherwise)" },
+	{ "json", 0, OPT_FLAG, APP_OPT_JSON, NULL, "machine-readable JSON output" },
+	{ "color", 0, OPT_VALUE, APP_OPT_COLOR, "WHEN", "colour: auto, always or never" },
+	{ "quiet", 'q', OPT_FLAG, APP_OPT_QUIET, NULL, "print less" },
+	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more: what forja did and why" },
+	{ "help", 'h', OPT_FLAG, APP_OPT_HELP, NULL, "show help and exit" },
+	{ 0 },
+};
+
 int app_common_option(struct app *app, int id, const char *value, struct ferr *e)
 {
 	switch (id) {
@@ -25,6 +39,18 @@ int app_common_option(struct app *app, int id, const char *value, struct ferr *e
 		return 0;
 	case APP_OPT_QUIET:
 		app->verbosity = -1;
+		return 0;
+	case APP_OPT_PROVIDER:
+		app->provider = value;
+		return 0;
+	case APP_OPT_MODEL:
+		app->model = value;
+		return 0;
+	case APP_OPT_BASE_URL:
+		if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+			return ferr_set(e, FERR_USAGE,
+					"--base-url: expected an http:// or https:// URL, got '%s'", value);
+		app->base_url = value;
 		return 0;
 	case APP_OPT_VERBOSE:
 		app->verbosity = app->verbosity < 0 ? 1 : app->verbosity + 1;

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 
 	opt_init(&st, argc, argv, NULL);
 	st.stop_at_positional = true;
-	st.common = app_common_options;
+	st.common = app_provider_options;
 	app_resolve_color(&app);
 	while ((id = opt_next(&st, cmd_global_options, &e)) != OPT_END) {
 		switch (id) {

@@ -23,6 +23,9 @@ struct app {
 	enum color_mode color_mode;
 	bool color;               /* resolved for stdout */
 	int verbosity;            /* -1 quiet, 0 normal, 1+ verbose */
+	const char *provider;     /* --provider, or NULL */
+	const char *model;        /* --model, or NULL */
+	const char *base_url;     /* --base-url, or NULL */
 };
 
 /* Option ids reserved for the common options (commands use ids below 1000). */
@@ -32,10 +35,16 @@ enum {
 	APP_OPT_QUIET,
 	APP_OPT_VERBOSE,
 	APP_OPT_HELP,
+	APP_OPT_PROVIDER,
+	APP_OPT_MODEL,
+	APP_OPT_BASE_URL,
 };
 
 /* The common options, terminated; point opt_state.common at it. */
 extern const struct opt_spec app_common_options[];
+/* The common options plus --provider, --model and --base-url, for the
+ * commands that talk to a model (they also work before any command). */
+extern const struct opt_spec app_provider_options[];
 
 /* Apply a common option returned by opt_next().  Returns 0, or -1 with a
  * usage error (bad --color value). */

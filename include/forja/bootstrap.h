@@ -138,6 +138,11 @@ int bootstrap_run(const char *cwd, const struct bootstrap_opts *opts, bool json,
 		  struct buf *out, bool *from_cache, struct ferr *e);
 void bootstrap_release(struct bootstrap *bs);
 
+/* The working tree root of the repository around cwd, found without
+ * libgit2 (a new string, free() it), or NULL outside one or in a case only
+ * libgit2 can settle (bare, GIT_DIR set).  Cheap: a few stats. */
+char *bootstrap_project_root(const char *cwd);
+
 /* Render as text within budget_tokens (about 4 bytes a token), saying what
  * was cut, or as JSON (the schema in man/forja.1).  Output depends on
  * nothing but *bs and the budget. */

@@ -19,6 +19,7 @@ struct cmd {
 	const char *usage;               /* "forja bootstrap [OPTIONS]" */
 	const char *description;         /* a paragraph, may be NULL */
 	const struct opt_spec *options;  /* the command's own, terminated */
+	const struct opt_spec *common;   /* shared ones it takes; NULL: app_common_options */
 };
 
 extern const struct cmd cmd_table[];
@@ -43,5 +44,8 @@ int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st
 
 int cmd_bootstrap(struct app *app, int argc, char **argv);
 int cmd_help(struct app *app, int argc, char **argv);
+int cmd_exec(struct app *app, int argc, char **argv);
+int cmd_models(struct app *app, int argc, char **argv);
+int cmd_doctor(struct app *app, int argc, char **argv);
 
 #endif

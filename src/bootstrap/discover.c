@@ -191,3 +191,16 @@ out:
 	buf_release(&p);
 	return rc;
 }
+
+char *bootstrap_project_root(const char *cwd)
+{
+	struct repo_paths rp;
+	char *root;
+
+	if (repo_discover(cwd, &rp) != 0)
+		return NULL;
+	root = rp.workdir;
+	rp.workdir = NULL;
+	repo_paths_release(&rp);
+	return root;
+}

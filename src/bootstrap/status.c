@@ -207,6 +207,7 @@ static int sweep_init(struct sweep *sw, const char *workdir, git_repository *rep
 
 	memset(sw, 0, sizeof *sw);
 	sw->root_fd = -1;
+	pthread_mutex_init(&sw->lock, NULL);
 	if (!workdir)
 		return ferr_set(e, FERR_INTERNAL, "status needs a working tree");
 	sw->root_fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -234,7 +235,6 @@ static int sweep_init(struct sweep *sw, const char *workdir, git_repository *rep
 	sw->index_mtime_nsec = index->mtime_nsec;
 	sw->racy_after = (int64_t)time(NULL) - 2;
 	atomic_init(&sw->next, 0);
-	pthread_mutex_init(&sw->lock, NULL);
 	return 0;
 }
 
@@ -556,8 +556,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int hash_matches(git_repository *repo, const char *workdir,
-			const struct idx_entry *ie, bool *same)
+/* Does the file's content (through the filters .gitattributes asks for)
+ * hash to what the index recorded? */
+static bool hash_matches(git_repository *repo, const char *workdir, const struct idx_entry *ie)
 {
 	git_oid oid;
 	struct buf abs = BUF_INIT;
@@ -574,14 +575,13 @@ static int hash_matches(git_repository *repo, const char *workdir,
 	} else {
 		rc = git_repository_hashfile(&oid, repo, abs.data, GIT_OBJECT_BLOB, ie->path);
 	}
-	*same = rc == 0 && memcmp(oid.id, ie->oid, GIT_OID_RAWSZ) == 0;
 	buf_release(&abs);
-	return 0;
+	return rc == 0 && memcmp(oid.id, ie->oid, GIT_OID_RAWSZ) == 0;
 }
 
 int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree,
-	      const char *const *dirty_subs, size_t ndirty_subs, struct bs_status *st, struct wt_dirs *dirs, struct wt_fingerprint *fp,
-	      struct ferr *e)
+	      const char *const *dirty_subs, size_t ndirty_subs, struct bs_status *st,
+	      struct wt_dirs *dirs, struct wt_fingerprint *fp, struct ferr *e)
 {
 	struct sweep sw;
 	pthread_t threads[8];
@@ -624,11 +624,8 @@ int wt_status(git_repository *repo, const struct idx *index, git_tree *head_tree
 		if (bs_is_gitlink(ie->mode))
 			modified = ndirty_subs && bsearch(&ie->path, dirty_subs, ndirty_subs, sizeof *dirty_subs,
 					   cmp_str) != NULL;
-		if (sw.state[i] == ENTRY_NEEDS_HASH) {
-			bool same = false;
-			hash_matches(repo, workdir, ie, &same);
-			modified = !same;
-		}
+		if (sw.state[i] == ENTRY_NEEDS_HASH)
+			modified = !hash_matches(repo, workdir, ie);
 		if (modified)
 			bs_list_push(&st->modified, BOOTSTRAP_MAX_PATHS, ie->path, strlen(ie->path));
 	}

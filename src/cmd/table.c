@@ -6,6 +6,9 @@
 #include "forja/cmd.h"
 
 extern const struct opt_spec cmd_bootstrap_options[];
+extern const struct opt_spec cmd_exec_options[];
+extern const struct opt_spec cmd_models_options[];
+extern const struct opt_spec cmd_doctor_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
 
@@ -16,9 +19,25 @@ const struct cmd cmd_table[] = {
 	  "languages, build and test commands, AGENTS.md files, README head,\n"
 	  "submodules) and prints it compactly within a token budget, or in full\n"
 	  "as JSON.  Results are cached by repository state in the state database.",
-	  cmd_bootstrap_options },
+	  cmd_bootstrap_options, NULL },
+	{ "exec", cmd_exec, "send one prompt to the model and stream the answer",
+	  "forja exec [OPTIONS] PROMPT...",
+	  "Sends the project context (the bootstrap) as the system prompt and\n"
+	  "PROMPT as the user message; when stdin is not a terminal, what it\n"
+	  "holds is attached to the prompt (or is the prompt when none is given).\n"
+	  "The answer streams to stdout; reasoning, retry notices and errors go\n"
+	  "to stderr.  With --json, every event is one JSON object per line.",
+	  cmd_exec_options, app_provider_options },
+	{ "models", cmd_models, "list the models the provider offers",
+	  "forja models [--provider NAME] [--base-url URL] [--json]", NULL,
+	  cmd_models_options, app_provider_options },
+	{ "doctor", cmd_doctor, "check config, provider, key, reachability and sandbox support",
+	  "forja doctor [--provider NAME] [--model MODEL] [--base-url URL]",
+	  "Prints one line per check with its verdict (ok, warn, FAIL) and exits\n"
+	  "non-zero when a check failed.  The API key is never printed.",
+	  cmd_doctor_options, app_provider_options },
 	{ "help", cmd_help, "show help for forja or for one command",
-	  "forja help [COMMAND]", NULL, NULL },
+	  "forja help [COMMAND]", NULL, NULL, NULL },
 };
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -31,7 +50,8 @@ const struct opt_spec cmd_global_options[] = {
 void cmd_print_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: forja [-C DIR] [--json] [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
+		"usage: forja [-C DIR] [--provider NAME] [--model MODEL] [--base-url URL] [--json]\n"
+		"             [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
 		"\n"
 		"forja is a terminal coding agent: it reads the repository it runs in,\n"
 		"talks to an LLM and runs the model's tool calls under contracts in a sandbox.\n"
@@ -42,7 +62,7 @@ void cmd_print_usage(FILE *out)
 		fprintf(out, "  %-12s %s\n", cmd_table[i].name, cmd_table[i].summary);
 	fprintf(out, "\nGlobal options:\n");
 	print_options(cmd_global_options, out);
-	print_options(app_common_options, out);
+	print_options(app_provider_options, out);
 	fprintf(out,
 		"\nRun 'forja help COMMAND' for a command's options; 'man forja' for the manual.\n"
 		"Exit codes: 0 ok, 1 failed, 2 usage, 3 config or auth, 4 provider unreachable,\n"
@@ -104,7 +124,7 @@ void cmd_print_help(const struct cmd *cmd, FILE *out)
 		print_options(cmd->options, out);
 	}
 	fprintf(out, "\nCommon options:\n");
-	print_options(app_common_options, out);
+	print_options(cmd->common ? cmd->common : app_common_options, out);
 }
 
 int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st,
@@ -124,7 +144,7 @@ int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st
 		*exit_code = EXIT_OK;
 		return OPT_ERROR;
 	}
-	if (id >= APP_OPT_JSON && id < APP_OPT_HELP) {
+	if (id >= APP_OPT_JSON && id != APP_OPT_HELP) {
 		if (app_common_option(app, id, st->value, &e) != 0) {
 			app_print_error(app, &e);
 			*exit_code = ferr_exit_code(e.cls);

@@ -4,17 +4,24 @@
 # of its own, set _forja_opts_<name> (dashes in the name become underscores).
 # Options that take a value go in _forja_value_opts as well.
 
-_forja_commands="bootstrap help"
+_forja_commands="bootstrap exec models doctor help"
 
 # Options before the command only.
 _forja_global_opts="-C --version"
 # Options every command accepts, before or after its name.
 _forja_common_opts="--json --color -q --quiet -v --verbose -h --help"
+# Options before the command and after the commands that talk to a model.
+_forja_provider_opts="--provider --model --base-url"
+# The built-in providers (more may be defined in the config).
+_forja_providers="openai anthropic ollama llamacpp lmstudio vllm openrouter"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
+_forja_opts_exec="--no-context $_forja_provider_opts"
+_forja_opts_models="$_forja_provider_opts"
+_forja_opts_doctor="$_forja_provider_opts"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
-_forja_value_opts="-C --color --budget"
+_forja_value_opts="-C --color --budget --provider --model --base-url"
 
 # Set _forja_cmd to the command on the line before word $1 (empty when there
 # is none yet) and _forja_cmd_index to its position.
@@ -107,14 +114,18 @@ _forja()
 		_forja_reply -P "$pfx" -W "auto always never" -- "$cur"
 		return 0
 		;;
-	--budget)
+	--provider)
+		_forja_reply -P "$pfx" -W "$_forja_providers" -- "$cur"
+		return 0
+		;;
+	--budget | --model | --base-url)
 		return 0
 		;;
 	esac
 
 	if [ -z "$_forja_cmd" ]; then
 		case $cur in
-		-*) _forja_reply -W "$_forja_global_opts $_forja_common_opts" -- "$cur" ;;
+		-*) _forja_reply -W "$_forja_global_opts $_forja_provider_opts $_forja_common_opts" -- "$cur" ;;
 		*) _forja_reply -W "$_forja_commands" -- "$cur" ;;
 		esac
 		return 0

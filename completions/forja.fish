@@ -5,11 +5,15 @@
 
 set -l forja_commands \
     'bootstrap	print the project context the agent starts with' \
+    'exec	send one prompt to the model and stream the answer' \
+    'models	list the models the provider offers' \
+    'doctor	check config, provider, key, reachability and sandbox support' \
     'help	show help for forja or for one command'
 
 # Print the command on the command line before the cursor, then the words
 # after it, one a line; fail when there is no command yet.  Skips the
-# options before the command and the values of -C and --color.
+# options before the command and the values of -C, --color, --provider,
+# --model and --base-url.
 function __forja_parse
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -26,7 +30,7 @@ function __forja_parse
                 case --
                     set dashdash 1
                     continue
-                case -C --color '-[!-]*C'
+                case -C --color --provider --model --base-url '-[!-]*C'
                     set skip 1
                     continue
                 case '-*'
@@ -46,6 +50,12 @@ end
 function __forja_using_command
     set -l words (__forja_parse); or return 1
     test "$words[1]" = $argv[1]
+end
+
+# True before the command and after the commands that talk to a model.
+function __forja_provider_ok
+    set -l words (__forja_parse); or return 0
+    contains -- $words[1] exec models doctor
 end
 
 # True after `forja help` until a command name is given.
@@ -80,8 +90,19 @@ complete -c forja -s q -l quiet -d 'print less'
 complete -c forja -s v -l verbose -d 'print more (repeat for more)'
 complete -c forja -s h -l help -d 'show help and exit'
 
+# Before the command, and after exec, models and doctor.  The built-in
+# providers are listed; more may be defined in the config.
+complete -c forja -n __forja_provider_ok -l provider -x \
+    -a 'openai anthropic ollama llamacpp lmstudio vllm openrouter' -d 'the LLM provider'
+complete -c forja -n __forja_provider_ok -l model -x -d 'the model to use'
+complete -c forja -n __forja_provider_ok -l base-url -x -d "the provider's API base URL"
+
 # bootstrap
 complete -c forja -n '__forja_using_command bootstrap' -l budget -x \
     -d 'size of the text output in tokens (default 2000)'
 complete -c forja -n '__forja_using_command bootstrap' -l no-cache \
     -d 'scan afresh, ignoring the cache'
+
+# exec
+complete -c forja -n '__forja_using_command exec' -l no-context \
+    -d 'do not send the project context'

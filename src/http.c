@@ -66,6 +66,7 @@ struct http_transfer {
 struct http_socket {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	int events;                    /* what libcurl asked to watch */
 	struct http_client *client;
 	struct http_socket *prev, *next;
 };
@@ -86,8 +87,6 @@ struct http_client {
 	bool closing;
 	unsigned open_handles;         /* uv handles not yet closed */
 };
-
-static void client_collect(struct http_client *c);
 
 /* --- handles and their closing ------------------------------------------ */
 
@@ -263,7 +262,6 @@ static void transfer_settle(struct http_transfer *t)
 	}
 }
 
-/* Record how the transfer ended; the first outcome wins. */
 static void transfer_end(struct http_transfer *t)
 {
 	t->state = TRANSFER_ENDED;
@@ -271,6 +269,7 @@ static void transfer_end(struct http_transfer *t)
 	transfer_settle(t);
 }
 
+/* Record how the transfer ended; the first outcome wins. */
 static void transfer_fail(struct http_transfer *t, enum ferr_class cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -461,7 +460,8 @@ static void transfer_classify(struct http_transfer *t, CURLcode rc)
 		return;
 	case CURLE_SSL_CACERT_BADFILE:
 		if (t->ca_bundle)
-			transfer_fail(t, FERR_CONFIG, "cannot use the CA bundle %s: %s", t->ca_bundle, detail);
+			transfer_fail(t, FERR_CONFIG, "cannot use the CA bundle %s: missing, unreadable "
+				      "or not PEM certificates", t->ca_bundle);
 		else
 			transfer_fail(t, FERR_CONFIG, "cannot read the system's CA certificates: %s", detail);
 		return;
@@ -576,14 +576,21 @@ static void on_poll(uv_poll_t *handle, int status, int events)
 	struct http_socket *s = handle->data;
 	int flags = 0;
 
+	/* On a socket error (a reset) libuv reports a status and stops the
+	 * handle.  Letting libcurl try to read and write finds the real
+	 * errno; CURL_CSELECT_ERR would only say "select/poll returned
+	 * error". */
 	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+		events = UV_READABLE | UV_WRITABLE;
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
 		flags |= CURL_CSELECT_OUT;
-	/* s may be freed inside: libcurl can drop the socket */
+	/* s stays allocated until its close callback, even if libcurl drops
+	 * the socket in there */
 	client_drive(s->client, s->fd, flags);
+	if (status < 0 && s->events && !uv_is_closing((uv_handle_t *)&s->poll))
+		uv_poll_start(&s->poll, s->events, on_poll);
 }
 
 static void on_socket_closed(uv_handle_t *handle)
@@ -621,8 +628,23 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		return 0;
 	}
 	if (!s) {
+		int rc;
+
 		s = xcalloc(1, sizeof *s);
-		if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+		rc = uv_poll_init_socket(c->loop, &s->poll, fd);
+		if (rc == UV_EEXIST) {
+			/* libcurl closed a socket without CURL_POLL_REMOVE and got
+			 * the same number again: drop the stale watcher */
+			struct http_socket *stale = c->sockets;
+
+			while (stale && stale->fd != fd)
+				stale = stale->next;
+			if (stale) {
+				socket_close(stale);
+				rc = uv_poll_init_socket(c->loop, &s->poll, fd);
+			}
+		}
+		if (rc != 0) {
 			free(s);
 			return -1;  /* libcurl fails the transfers on it */
 		}
@@ -641,6 +663,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	s->events = events;
 	if (events)
 		uv_poll_start(&s->poll, events, on_poll);
 	else
@@ -662,7 +685,11 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	if (timeout_ms < 0)
 		uv_timer_stop(&c->curl_timer);
 	else
-		uv_timer_start(&c->curl_timer, on_curl_timeout, (uint64_t)timeout_ms, 0);
+		/* 0 ("now") as 1 ms, as curl's multi-uv example does: libuv runs
+		 * a timer re-armed at 0 from a timer callback again at once,
+		 * without polling in between */
+		uv_timer_start(&c->curl_timer, on_curl_timeout,
+			       timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
 	return 0;
 }
 
@@ -698,7 +725,7 @@ void http_client_free(struct http_client *c)
 {
 	struct http_transfer *t;
 
-	if (!c)
+	if (!c || c->closing)
 		return;
 	assert(!c->in_curl);
 	c->closing = true;

@@ -1197,7 +1197,7 @@ static int int_wrong(const struct jsonc_doc *doc, const cJSON *item, long long m
 	snprintf(hi, sizeof hi, "%lld", max);
 	describe_range(&want, "an integer", min == LLONG_MIN ? NULL : lo,
 		       max == LLONG_MAX ? NULL : hi);
-	if (min == LLONG_MIN && max == LLONG_MAX)
+	if (min == LLONG_MIN && max == LLONG_MAX && cJSON_IsNumber(item))
 		buf_puts(&want, " that fits in 64 bits");
 	rc = wrong_value(doc, item, buf_cstr(&want), e);
 	buf_release(&want);

@@ -197,6 +197,9 @@ void provider_classify_status(const struct provider_config *pc, long status, con
 				 msg);
 		else
 			ferr_set(e, FERR_FAILED, "%s rejected the request (%ld): %s", who, status, msg);
+	} else if (status == 429 && (strstr(code, "insufficient_quota") || strstr(code, "billing"))) {
+		/* a 429 that waiting does not cure */
+		ferr_set(e, FERR_AUTH, "%s: the account's quota is used up (429): %s", who, msg);
 	} else if (status == 429) {
 		ferr_set(e, FERR_PROVIDER, "%s rate limited the request (429): %s", who, msg);
 		*retryable = true;
@@ -247,10 +250,11 @@ static long parse_delay_ms(const char *v)
 	}
 	if (p != v && *p == '\0')
 		return (long)total;
-	/* an HTTP date */
+	/* an HTTP date, or an RFC 3339 time (Anthropic's reset headers) */
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+	if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) ||
+	    ((end = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm)) && (*end == 'Z' || *end == '.'))) {
 		time_t when = timegm(&tm), now = time(NULL);
 		return when > now ? (long)(when - now) * 1000 : 0;
 	}
@@ -332,6 +336,8 @@ static int on_data(void *ctx, const char *data, size_t len)
 
 static const char *retry_reason(const struct provider_call *c, const struct ferr *err)
 {
+	if (c->st.failed)
+		return strstr(err->msg, "overloaded") ? "overloaded" : "the provider failed mid-stream";
 	if (c->status == 429)
 		return "rate limited";
 	if (c->status == 529)

@@ -92,8 +92,10 @@ struct http_request {
 	                                  NUL bytes */
 	size_t body_len;
 	struct http_timeouts timeouts;
-	const char *ca_bundle;         /* PEM file of trusted CAs; NULL: the
-	                                  system's */
+	const char *ca_bundle;         /* PEM file of trusted CAs, used in place
+	                                  of the system's bundle file (libcurl's
+	                                  CURLOPT_CAINFO); NULL: the system's.
+	                                  Verification stays on either way. */
 };
 
 /*
@@ -101,7 +103,7 @@ struct http_request {
  * to http_start().  Inside them you may call http_cancel() (any transfer
  * of the client, this one included) and http_response_header().  From
  * on_done, and only there, you may also call http_start() (a retry, the
- * next request).  Never http_client_free() from a callback.
+ * next request) and http_client_free().
  *
  *   on_response  the final status (1xx interim responses are skipped) and
  *                the headers, valid during the call only.  Return non-zero
@@ -136,7 +138,9 @@ int http_client_new(uv_loop_t *loop, struct http_client **out, struct ferr *e);
  *     uv_run(loop, UV_RUN_DEFAULT);   // returns when the handles are closed
  *     uv_loop_close(loop);
  *
- * NULL is allowed.  Not from inside one of this client's callbacks.
+ * NULL is allowed.  Allowed from on_done (a call from an on_done that
+ * http_client_free itself is reporting does nothing), not from on_response
+ * or on_data.
  */
 void http_client_free(struct http_client *c);
 

@@ -145,7 +145,8 @@ int jsonc_check_keys(const struct jsonc_doc *doc, const cJSON *obj, const char *
  *    1  item absent (NULL): *out is left alone, so it can hold a default;
  *    0  item of the right type: *out is set;
  *   -1  wrong type or out of range: e holds a located message such as
- *         config.json:14:7: `providers.local.timeout_ms` must be an integer, got "ten"
+ *         config.json:14:7: `providers.local.timeout_ms` must be an integer
+ *         from 1 to 600000, got "ten"
  *       naming the item by its path ("the top-level value" for the root).
  * JSON null is a value like any other, so it is a wrong type here; a
  * caller that lets null mean "unset" checks cJSON_IsNull() first.

@@ -99,15 +99,15 @@ def git_side(repo):
                 lists["modified"].append(path)
     status = {k: {"count": len(v), "paths": [quote(p) for p in sorted(v)[:10]]}
               for k, v in lists.items()}
-    head = git(repo, "rev-parse", "HEAD").decode().strip()
+    head = git(repo, "rev-parse", "-q", "--verify", "HEAD", check=False).decode().strip()
     branch = git(repo, "symbolic-ref", "--short", "-q", "HEAD", check=False).decode().strip()
     up = git(repo, "rev-list", "--left-right", "--count", "HEAD...@{u}", check=False).split()
     return {
         "status": status,
         "files.count": len(set(git(repo, "ls-files", "-z").split(b"\0")) - {b""}),
         "branch": branch or None,
-        "head.id": head[:7],
-        "commits": sorted(c[:7] for c in git(repo, "log", "-10", "--format=%H").decode().split()),
+        "head.id": head[:7] or None,
+        "commits": sorted(c[:7] for c in git(repo, "log", "-10", "--format=%H", check=False).decode().split()),
         "upstream": [int(up[0]), int(up[1])] if up else None,
     }
 

@@ -131,6 +131,10 @@ def validate_fixture(label, fx):
             bad("headers must be an object of strings or a list of [name, value]")
         if pair[0].lower() in ("content-length", "transfer-encoding", "connection"):
             bad(f"header {pair[0]} is set by delivery.transfer, not by the fixture")
+        try:
+            (pair[0] + pair[1]).encode("latin-1")
+        except UnicodeEncodeError:
+            bad(f"header {pair[0]} is not Latin-1 text")
     for ev in fx.get("events", []):
         if not isinstance(ev, dict) or not set(ev) <= {"event", "data", "id", "retry",
                                                          "comment", "raw"}:
@@ -413,8 +417,6 @@ def check_anthropic_messages(body, headers, want_stream, problems):
               f"immediately after: {', '.join(sorted(map(str, missing)))}. Each `tool_use` "
               "block must have a corresponding `tool_result` block in the next message.")
         prev_tool_uses = tool_uses
-    if prev_tool_uses and msgs and msgs[-1].get("role") == "assistant":
-        pass  # a trailing assistant turn with tool_use is a prefill; the real API allows it
     stream = body.get("stream", False)
     if stream not in (True, False):
         p("stream: Input should be a valid boolean")

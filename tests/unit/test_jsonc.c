@@ -459,6 +459,10 @@ static void test_getters(void)
 		   "-2147483648 to 2147483647, got 1.5", "fraction message");
 	tap_is_int(jsonc_get_int(doc, local, "kilo", 0, 5000, &v, &e), 0, "1e3 is an integer");
 	tap_is_int(v, 1000, "1e3 value");
+	tap_is_int(jsonc_get_int(doc, root, "model", LLONG_MIN, LLONG_MAX, &v, &e), -1,
+		   "string for an unbounded int");
+	tap_is_str(e.msg, "config.json:2:3: `model` must be an integer, got \"qwen\"",
+		   "unbounded int type message");
 	tap_is_int(jsonc_get_int(doc, local, "exact", LLONG_MIN, LLONG_MAX, &v, &e), 0,
 		   "2^53 + 1 read");
 	tap_ok(v == 9007199254740993LL, "integers read exactly, not through double");

@@ -235,11 +235,17 @@ def mutate(repo, rng):
     small = [d for d in dirs if d != tdir and not tdir.startswith(d + "/")
              and 0 < sum(os.path.dirname(p) == d for p in pool) <= 5
              and all(p.startswith(d + "/") == (os.path.dirname(p) == d) for p in pool)]
-    if small:
-        d = rng.choice(small)
+    rng.shuffle(small)
+    if small:                            # git: " D d/x" for each file, "?? d"
+        d = small.pop()
         pool = [p for p in pool if not p.startswith(d + "/")]
         shutil.rmtree(os.path.join(repo, d))
         write(repo, d, b"now a file\n")
+    if small:                            # moved away, a symlink in its place:
+        d = small.pop()                  # git: " D d/x", "?? d", "?? d_moved/"
+        pool = [p for p in pool if not p.startswith(d + "/")]
+        os.rename(os.path.join(repo, d), os.path.join(repo, d + "_moved"))
+        os.symlink(os.path.basename(d) + "_moved", os.path.join(repo, d))
     f = pool.pop()
     os.unlink(os.path.join(repo, f))
     write(repo, f + "/inner.txt")
@@ -309,6 +315,7 @@ def mutate(repo, rng):
     git(repo, "init", "-q", os.path.join(repo, "forja_deep/x/repo"))
     os.makedirs(os.path.join(repo, "forja_empty"))
     os.makedirs(os.path.join(repo, "forja_emptytree/a/b"))
+    os.makedirs(os.path.join(repo, "forja_fakegit/.git"))   # not a repository: git hides it
     with open(os.path.join(repo, ".git/info/exclude"), "a") as f:
         f.write("*.forjaign\n/forja_excluded_root\nforja_excl_dir/\n")
     for rel in ("forja_excluded_root", tdir + "/forja_excluded_root", "forja_excl_dir/f",
@@ -320,10 +327,12 @@ def mutate(repo, rng):
     gi = os.path.join(repo, tdir, ".gitignore")
     if not os.path.exists(gi):
         write(repo, tdir + "/.gitignore",
-              b"*.o\n!keep.o\ngen/\n!gen/keep.txt\n/anchored.txt\n**/deep/*.tmp\n")
+              b"*.o\n!keep.o\ngen/\n!gen/keep.txt\n/anchored.txt\n**/deep/*.tmp\nlinkdir/\n")
         for rel in ("a.o", "keep.o", "gen/keep.txt", "gen/x.txt", "anchored.txt",
                     "newsub/anchored.txt", "x/deep/y.tmp", "onlyign/a.o", "sub2/keep.o"):
             write(repo, tdir + "/" + rel)
+        # "linkdir/" matches directories only, and a symlink is not one
+        os.symlink("newsub", os.path.join(repo, tdir, "linkdir"))
 
     ignored_samples(repo, rng, dirs)
 
@@ -365,6 +374,12 @@ def main(argv):
             git(repo, "update-index", "--untracked-cache")
             git(repo, "status", "-s")
             compare("index v4 with an untracked cache", repo, tdir)
+            subs = git(repo, "config", "-f", ".gitmodules", "--name-only", "--get-regexp",
+                       r"^submodule\..*\.path$", check=False).decode().split()
+            if subs:                                        # git honours .git/config too
+                for key in subs:
+                    git(repo, "config", key[:-len(".path")] + ".ignore", "all")
+                compare("submodule.*.ignore=all in .git/config", repo, tdir)
     finally:
         if keep:
             print("kept", scratch)

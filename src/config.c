@@ -116,17 +116,23 @@ static int load_provider(struct config *cfg, const struct jsonc_doc *doc, const 
 }
 
 /* A number that a project may only lower. */
-static int tighten(const struct jsonc_doc *doc, const cJSON *obj, const char *key,
-		   long long min, long long max, long *slot, bool project, struct config *cfg,
-		   struct ferr *e)
+static int tighten(const struct jsonc_doc *doc, const cJSON *obj, const char *section,
+		   const char *key, long long min, long long max, long *slot, bool project,
+		   struct config *cfg, struct ferr *e)
 {
 	long long v = 0;
 	int rc = jsonc_get_int(doc, obj, key, min, max, &v, e);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (project && *slot > 0 && v > *slot) {
-		warn(cfg, jsonc_name(doc), key);
+	/* waiting less between retries is not tighter: it hammers the server */
+	bool looser = strcmp(key, "base_ms") == 0 || strcmp(key, "max_delay_ms") == 0
+			      ? v < *slot : v > *slot;
+	if (project && looser) {
+		struct buf path = BUF_INIT;
+		buf_printf(&path, "%s.%s", section, key);
+		warn(cfg, jsonc_name(doc), path.data);
+		buf_release(&path);
 		return 0;
 	}
 	*slot = (long)v;
@@ -161,28 +167,31 @@ static int load_doc(struct config *cfg, const struct jsonc_doc *doc, bool projec
 			return -1;
 		if (rc == 0)
 			set_str(&cfg->ca_bundle, s);
+		obj = NULL;
 		if (jsonc_get_object(doc, root, "providers", &obj, e) < 0)
 			return -1;
 		cJSON_ArrayForEach(item, obj)
 			if (load_provider(cfg, doc, item, e) != 0)
 				return -1;
 	}
+	obj = NULL;
 	if (jsonc_get_object(doc, root, "timeouts", &obj, e) < 0 ||
 	    jsonc_check_keys(doc, obj, timeout_keys, N(timeout_keys), e) != 0)
 		return -1;
-	if (obj && (tighten(doc, obj, "connect_ms", 1, 3600000, &cfg->timeouts.connect_ms, project, cfg, e) ||
-		    tighten(doc, obj, "first_byte_ms", 1, 86400000, &cfg->timeouts.first_byte_ms, project, cfg, e) ||
-		    tighten(doc, obj, "idle_ms", 1, 86400000, &cfg->timeouts.idle_ms, project, cfg, e) ||
-		    tighten(doc, obj, "total_ms", 1, 86400000, &cfg->timeouts.total_ms, project, cfg, e)))
+	if (obj && (tighten(doc, obj, "timeouts", "connect_ms", 1, 3600000, &cfg->timeouts.connect_ms, project, cfg, e) ||
+		    tighten(doc, obj, "timeouts", "first_byte_ms", 1, 86400000, &cfg->timeouts.first_byte_ms, project, cfg, e) ||
+		    tighten(doc, obj, "timeouts", "idle_ms", 1, 86400000, &cfg->timeouts.idle_ms, project, cfg, e) ||
+		    tighten(doc, obj, "timeouts", "total_ms", 1, 86400000, &cfg->timeouts.total_ms, project, cfg, e)))
 		return -1;
+	obj = NULL;
 	if (jsonc_get_object(doc, root, "retries", &obj, e) < 0 ||
 	    jsonc_check_keys(doc, obj, retry_keys, N(retry_keys), e) != 0)
 		return -1;
 	long attempts = cfg->max_attempts;
-	if (obj && (tighten(doc, obj, "max_attempts", 1, 100, &attempts, project, cfg, e) ||
-		    tighten(doc, obj, "base_ms", 0, 600000, &cfg->retry_base_ms, project, cfg, e) ||
-		    tighten(doc, obj, "max_delay_ms", 0, 3600000, &cfg->retry_max_delay_ms, project, cfg, e) ||
-		    tighten(doc, obj, "total_ms", 0, 86400000, &cfg->retry_total_ms, project, cfg, e)))
+	if (obj && (tighten(doc, obj, "retries", "max_attempts", 1, 100, &attempts, project, cfg, e) ||
+		    tighten(doc, obj, "retries", "base_ms", 0, 600000, &cfg->retry_base_ms, project, cfg, e) ||
+		    tighten(doc, obj, "retries", "max_delay_ms", 0, 3600000, &cfg->retry_max_delay_ms, project, cfg, e) ||
+		    tighten(doc, obj, "retries", "total_ms", 0, 86400000, &cfg->retry_total_ms, project, cfg, e)))
 		return -1;
 	cfg->max_attempts = (int)attempts;
 	return 0;

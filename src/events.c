@@ -10,6 +10,7 @@
 
 #include "forja/buf.h"
 #include "forja/json.h"
+#include "forja/utf8.h"
 
 void events_init(struct event_bus *bus)
 {
@@ -80,14 +81,31 @@ static void jsonl_emit(void *ctx, const struct event *ev)
 		put_key_str(&b, "text", ev->text, ev->len);
 		break;
 	case EV_TOOL_CALL: {
-		cJSON *args = cJSON_Parse(ev->arguments ? ev->arguments : "");
+		const char *text = ev->arguments ? ev->arguments : "";
+		size_t tlen = strlen(text);
+		/* the model's own JSON, checked whole (nothing after the value) and
+		 * minified, never re-printed: numbers keep every digit */
+		cJSON *args = utf8_is_valid(text, tlen)
+				      ? cJSON_ParseWithOpts(text, NULL, 1) : NULL;
 		put_key_str(&b, "id", ev->id, ev->id ? strlen(ev->id) : 0);
 		put_key_str(&b, "name", ev->name, ev->name ? strlen(ev->name) : 0);
+		char *minified = NULL;
 		if (args) {
-			char *printed = cJSON_PrintUnformatted(args);
-			buf_printf(&b, ",\"arguments\":%s", printed ? printed : "null");
-			free(printed);
+			minified = xstrdup(text);
+			cJSON_Minify(minified);
+			/* cJSON lets raw control characters through inside strings;
+			 * they would break the line */
+			for (const char *p = minified; *p; p++)
+				if ((unsigned char)*p < 0x20) {
+					free(minified);
+					minified = NULL;
+					break;
+				}
 			cJSON_Delete(args);
+		}
+		if (minified) {
+			buf_printf(&b, ",\"arguments\":%s", minified);
+			free(minified);
 		} else {
 			/* not JSON: keep the text so nothing is lost */
 			buf_puts(&b, ",\"arguments\":null");

@@ -264,14 +264,14 @@ static long parse_delay_ms(const char *v)
 long provider_backoff_ms(const struct provider_config *pc, int attempt, const char *retry_after,
 			 const char *ratelimit_reset)
 {
-	long cap = pc->retry_max_delay_ms > 0 ? pc->retry_max_delay_ms : 30000;
+	long cap = pc->retry_max_delay_ms >= 0 ? pc->retry_max_delay_ms : 30000;
 	long told = parse_delay_ms(retry_after);
 
 	if (told < 0)
 		told = parse_delay_ms(ratelimit_reset);
 	if (told >= 0)
 		return told < cap ? told : cap;
-	long base = pc->retry_base_ms > 0 ? pc->retry_base_ms : 1000;
+	long base = pc->retry_base_ms >= 0 ? pc->retry_base_ms : 1000;
 	double ceiling = (double)base;
 	for (int i = 1; i < attempt && ceiling < cap; i++)
 		ceiling *= 2;
@@ -384,6 +384,9 @@ static void on_done(void *ctx, const struct ferr *herr)
 		provider_redact(err.msg, c->pc->api_key);
 		retryable = herr->cls == FERR_NETWORK || herr->cls == FERR_TIMEOUT ||
 			    herr->cls == FERR_PROVIDER;
+		/* a certificate that failed verification will fail again */
+		if (strstr(herr->msg, "certificate") || strstr(herr->msg, "TLS"))
+			retryable = false;
 	} else {
 		int rc = sse_parser_finish(&c->sse, true, &pe);
 		if (rc < 0 && !c->st.failed)
@@ -405,9 +408,13 @@ static void on_done(void *ctx, const struct ferr *herr)
 		return;
 	}
 	uint64_t elapsed = now_ms() - c->started_ms;
-	long delay = provider_backoff_ms(c->pc, c->attempt, c->retry_after, c->ratelimit_reset);
+	/* a server's "come back at" applies to being turned away, not to a
+	 * stream that broke (OpenAI sends reset headers on every answer) */
+	bool told = c->status == 429 || c->status == 503 || c->status == 529;
+	long delay = provider_backoff_ms(c->pc, c->attempt, told ? c->retry_after : NULL,
+					 c->status == 429 ? c->ratelimit_reset : NULL);
 	int max = c->pc->max_attempts > 0 ? c->pc->max_attempts : 1;
-	long budget = c->pc->retry_total_ms > 0 ? c->pc->retry_total_ms : 120000;
+	long budget = c->pc->retry_total_ms;
 	if (!retryable || c->attempt >= max || (long)elapsed + delay > budget) {
 		if (retryable && c->attempt > 1)
 			ferr_prefix(&err, "gave up after %d attempts", c->attempt);

@@ -4,6 +4,7 @@
  * and latency, the state database, and what this machine's kernel offers
  * the sandbox.  Exit 0 when nothing failed, else the first failure's code.
  */
+#include <cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct report {
 	struct app *app;
 	int first_fail_code;
 	int fails, warns;
+	cJSON *checks;         /* with --json: the lines, printed at the end */
 };
 
 static void line(struct report *r, enum verdict v, const char *what, const char *fmt, ...)
@@ -52,6 +54,14 @@ static void line(struct report *r, enum verdict v, const char *what, const char 
 		r->fails++;
 	if (v == WARN)
 		r->warns++;
+	if (r->checks) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "check", what);
+		cJSON_AddStringToObject(c, "verdict", word[v]);
+		cJSON_AddStringToObject(c, "message", msg);
+		cJSON_AddItemToArray(r->checks, c);
+		return;
+	}
 	printf("%s%-4s%s  %-18s %s\n", r->app->color ? color[v] : "", word[v],
 	       r->app->color ? "\033[0m" : "", what, msg);
 }
@@ -116,10 +126,10 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 	const struct cmd *self = cmd_find("doctor");
 	struct opt_state st;
 	struct ferr e = FERR_INIT;
-	struct report r = { app, 0, 0, 0 };
+	struct report r = { app, 0, 0, 0, NULL };
 	struct config cfg;
 	struct provider_config pc;
-	struct provider_choice choice = { app->provider, app->model, app->base_url, true };
+	struct provider_choice choice;
 	uv_loop_t loop;
 	struct http_client *http = NULL;
 	bool cfg_open = false, pc_open = false;
@@ -136,6 +146,9 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	choice = (struct provider_choice){ app->provider, app->model, app->base_url, true };
+	if (app->json)
+		r.checks = cJSON_CreateArray();
 	uv_loop_init(&loop);
 	char *root = bootstrap_project_root(app->cwd);
 	if (config_load(root, &cfg, &e) != 0) {
@@ -213,7 +226,17 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 		provider_config_release(&pc);
 	if (cfg_open)
 		config_release(&cfg);
-	if (app->verbosity >= 0)
+	if (r.checks) {
+		cJSON *out = cJSON_CreateObject();
+		cJSON_AddItemToObject(out, "checks", r.checks);
+		cJSON_AddNumberToObject(out, "failed", r.fails);
+		cJSON_AddNumberToObject(out, "warnings", r.warns);
+		char *text = cJSON_PrintUnformatted(out);
+		printf("%s\n", text ? text : "{}");
+		free(text);
+		cJSON_Delete(out);
+	} else if (app->verbosity >= 0) {
 		printf("%d failed, %d warnings\n", r.fails, r.warns);
+	}
 	return r.first_fail_code;
 }

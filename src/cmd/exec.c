@@ -19,6 +19,7 @@
 #include "forja/events.h"
 #include "forja/http.h"
 #include "forja/provider.h"
+#include "forja/utf8.h"
 
 #define STDIN_MAX (1024 * 1024)
 
@@ -34,6 +35,25 @@ static const char system_intro[] =
 	"You are forja, a coding agent working in the user's terminal, inside the project "
 	"described below. Answer precisely and briefly; when you show code or commands, make "
 	"them correct for this project.\n\n";
+static const char system_plain[] =
+	"You are forja, a coding agent working in the user's terminal. Answer precisely and "
+	"briefly.";
+
+/* Prompt text must be UTF-8 without NUL bytes: the request is JSON. */
+static int clean_input(struct buf *text, const char *what, bool *replaced, struct ferr *e)
+{
+	if (memchr(text->data, '\0', text->len))
+		return ferr_set(e, FERR_USAGE,
+				"exec: %s holds NUL bytes (binary data?); forja sends text only", what);
+	if (!utf8_is_valid(text->data, text->len)) {
+		struct buf fixed = BUF_INIT;
+		utf8_sanitize(&fixed, text->data, text->len);
+		buf_release(text);
+		*text = fixed;
+		*replaced = true;
+	}
+	return 0;
+}
 
 struct run {
 	struct provider_call *call;
@@ -145,6 +165,12 @@ int cmd_exec(struct app *app, int argc, char **argv)
 		ferr_set(&e, FERR_USAGE, "exec: no prompt; usage: %s", self->usage);
 		goto fail;
 	}
+	bool replaced = false;
+	if ((prompt.len && clean_input(&prompt, "the prompt", &replaced, &e) != 0) ||
+	    (input.len && clean_input(&input, "stdin", &replaced, &e) != 0))
+		goto fail;
+	if (replaced && app->verbosity >= 0)
+		fprintf(stderr, "forja: warning: bytes that are not UTF-8 were replaced by U+FFFD\n");
 	if (prompt.len && input.len)
 		buf_printf(&user, "%s\n\n<stdin>\n%s%s</stdin>\n", prompt.data, input.data,
 			   input.data[input.len - 1] == '\n' ? "" : "\n");
@@ -152,7 +178,7 @@ int cmd_exec(struct app *app, int argc, char **argv)
 		buf_add(&user, prompt.len ? prompt.data : input.data, prompt.len ? prompt.len : input.len);
 
 	/* the project context, from the cache when nothing changed */
-	buf_puts(&system, system_intro);
+	buf_puts(&system, context ? system_intro : system_plain);
 	struct buf ctx = BUF_INIT;
 	bool from_cache = false;
 	struct bootstrap_opts bo = { BOOTSTRAP_DEFAULT_BUDGET, true, true, getenv("FORJA_DB") };
@@ -169,7 +195,8 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	if (crc != 0)
 		goto fail;
 	cfg_open = true;
-	if (app->verbosity >= 0 && !app->json)
+	/* stderr is not the JSONL stream: warnings go there with --json too */
+	if (app->verbosity >= 0)
 		for (size_t i = 0; i < cfg.nwarnings; i++)
 			fprintf(stderr, "forja: warning: %s\n", cfg.warnings[i]);
 	uv_loop_init(&loop);

@@ -35,7 +35,7 @@ int cmd_models(struct app *app, int argc, char **argv)
 	struct ferr e = FERR_INIT;
 	struct config cfg;
 	struct provider_config pc;
-	struct provider_choice choice = { app->provider, app->model, app->base_url, true };
+	struct provider_choice choice;
 	struct buf url = BUF_INIT, body = BUF_INIT;
 	uv_loop_t loop;
 	struct http_client *http = NULL;
@@ -55,6 +55,8 @@ int cmd_models(struct app *app, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* after parsing: --provider and friends may follow the command name */
+	choice = (struct provider_choice){ app->provider, app->model, app->base_url, true };
 	uv_loop_init(&loop);
 	char *root_dir = bootstrap_project_root(app->cwd);
 	int crc = config_load(root_dir, &cfg, &e);

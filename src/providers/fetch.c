@@ -57,7 +57,7 @@ int provider_fetch(uv_loop_t *loop, struct http_client *http, const struct provi
 	struct http_request req;
 	struct http_transfer *t = NULL;
 	struct buf auth = BUF_INIT;
-	const char *headers[8];
+	const char **headers = xcalloc(pc->nheaders + 4, sizeof *headers);
 	size_t n = 0;
 
 	memset(&f, 0, sizeof f);
@@ -72,6 +72,9 @@ int provider_fetch(uv_loop_t *loop, struct http_client *http, const struct provi
 	if (pc->kind == PROVIDER_ANTHROPIC)
 		headers[n++] = "anthropic-version: 2023-06-01";
 	headers[n++] = "Accept: application/json";
+	/* a gateway that wants its header wants it on every request */
+	for (size_t i = 0; i < pc->nheaders; i++)
+		headers[n++] = pc->headers[i];
 	headers[n] = NULL;
 	memset(&req, 0, sizeof req);
 	req.method = "GET";
@@ -81,10 +84,13 @@ int provider_fetch(uv_loop_t *loop, struct http_client *http, const struct provi
 	req.timeouts.total_ms = timeout_ms * 4;
 	req.ca_bundle = pc->ca_bundle;
 	if (http_start(http, &req, &cbs, &f, &t, e) != 0) {
-		memset(auth.data ? auth.data : "", 0, auth.len);
+		if (auth.len)
+			memset(auth.data, 0, auth.len);
 		buf_release(&auth);
+		free(headers);
 		return -1;
 	}
+	free(headers);
 	while (!f.done)
 		uv_run(loop, UV_RUN_ONCE);
 	if (auth.len)

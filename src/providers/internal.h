@@ -22,7 +22,7 @@ struct stream_state {
 	struct chat_result *result;
 	bool finished;           /* a finish reason arrived */
 	bool ended;              /* [DONE] or message_stop */
-	bool shown;              /* text or reasoning was emitted in this attempt */
+	bool shown;              /* this attempt emitted something (text, calls, usage) */
 	bool failed;             /* err holds an error found in the stream */
 	bool retryable;
 	struct ferr err;

@@ -75,11 +75,27 @@ static const char *env(const char *name)
 static char *ollama_base(const char *host)
 {
 	struct buf b = BUF_INIT;
+	const char *scheme_end = strstr(host, "://");
+	const char *hostpart = scheme_end ? scheme_end + 3 : host;
+	size_t hlen = strcspn(hostpart, "/");
 
-	if (strstr(host, "://"))
-		buf_puts(&b, host);
+	if (scheme_end)
+		buf_add(&b, host, (size_t)(scheme_end + 3 - host));
 	else
-		buf_printf(&b, "http://%s%s", host[0] == ':' ? "127.0.0.1" : "", host);
+		buf_puts(&b, "http://");
+	/* "0.0.0.0" is where Ollama listens, not where to connect */
+	if (hlen == 0 || hostpart[0] == ':')
+		buf_puts(&b, "127.0.0.1");
+	else if (strncmp(hostpart, "0.0.0.0", 7) == 0 && (hlen == 7 || hostpart[7] == ':')) {
+		buf_puts(&b, "127.0.0.1");
+		hostpart += 7;
+		hlen -= 7;
+	}
+	buf_add(&b, hostpart, hlen);
+	/* Ollama's own client assumes 11434 when no port is given */
+	if (!memchr(hostpart, ':', hlen) || hostpart[hlen - 1] == ']')
+		buf_puts(&b, ":11434");
+	buf_puts(&b, hostpart + hlen);
 	while (b.len && b.data[b.len - 1] == '/')
 		buf_truncate(&b, b.len - 1);
 	buf_puts(&b, "/v1");
@@ -154,8 +170,6 @@ static int from_builtin(const struct builtin *b, struct provider_config *pc, str
 			pc->key_source = xstrdup(b->key_env);
 		}
 	}
-	if (!pc->model && b->model)
-		pc->model = xstrdup(b->model);
 	(void)e;
 	return 0;
 }
@@ -177,8 +191,6 @@ static int from_config(const struct config_provider *cp, struct provider_config 
 	if (!pc->base_url)
 		return ferr_set(e, FERR_CONFIG, "%s: provider \"%s\" has no base_url", cp->file,
 				cp->name);
-	if (cp->model && !pc->model)
-		pc->model = xstrdup(cp->model);
 	if (cp->max_tokens > 0)
 		pc->max_tokens = cp->max_tokens;
 	for (size_t i = 0; i < cp->nheaders; i++) {
@@ -288,14 +300,13 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 	const char *origin = flags->provider ? "--provider" : cfg->provider ? "config" : NULL;
 	bool local = false;
 
+	const struct config_provider *cp = NULL;
+	const struct builtin *b = NULL;
+
 	memset(pc, 0, sizeof *pc);
-	if (flags->model)
-		pc->model = xstrdup(flags->model);
-	else if (cfg->model)
-		pc->model = xstrdup(cfg->model);
 	if (name) {
-		const struct config_provider *cp = config_find_provider(cfg, name);
-		const struct builtin *b = find_builtin(name);
+		cp = config_find_provider(cfg, name);
+		b = find_builtin(name);
 		if (cp) {
 			if (from_config(cp, pc, e) != 0)
 				goto fail;
@@ -307,13 +318,16 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 		}
 		local = b && b->local;
 	} else if (env("OPENAI_API_KEY") || env("OPENAI_BASE_URL")) {
-		from_builtin(find_builtin("openai"), pc, e);
+		b = find_builtin("openai");
+		from_builtin(b, pc, e);
 		origin = env("OPENAI_API_KEY") ? "$OPENAI_API_KEY" : "$OPENAI_BASE_URL";
 	} else if (env("ANTHROPIC_API_KEY")) {
-		from_builtin(find_builtin("anthropic"), pc, e);
+		b = find_builtin("anthropic");
+		from_builtin(b, pc, e);
 		origin = "$ANTHROPIC_API_KEY";
 	} else if (env("OLLAMA_HOST")) {
-		from_builtin(find_builtin("ollama"), pc, e);
+		b = find_builtin("ollama");
+		from_builtin(b, pc, e);
 		origin = "$OLLAMA_HOST";
 		local = true;
 	}
@@ -327,8 +341,6 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 		}
 	}
 	if (!pc->name) {
-		char *model = pc->model;
-		pc->model = NULL;
 		for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++) {
 			if (!builtins[i].local || !probe(loop, http, &builtins[i], cfg, pc))
 				continue;
@@ -339,15 +351,23 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 			break;
 		}
 		if (!pc->name) {
-			free(model);
 			ferr_set(e, FERR_CONFIG,
 				 "no LLM provider is configured and none answers on this machine.\n"
 				 "  Hosted: export OPENAI_API_KEY=… or ANTHROPIC_API_KEY=… (or pass --provider).\n"
 				 "  Local: start Ollama (ollama serve) or llama.cpp's llama-server, or pass --base-url URL.");
 			goto fail;
 		}
-		pc->model = model;
 	}
+	/* the model: --model, the provider's own in config, the config's
+	 * default, the built-in default, or (local servers) the first listed */
+	if (flags->model)
+		pc->model = xstrdup(flags->model);
+	else if (cp && cp->model)
+		pc->model = xstrdup(cp->model);
+	else if (cfg->model)
+		pc->model = xstrdup(cfg->model);
+	else if (b && b->model && !flags->base_url && !env(b->base_env))
+		pc->model = xstrdup(b->model);
 	if (!pc->origin)
 		pc->origin = xstrdup(origin ? origin : "default");
 	apply_settings(pc, cfg);
@@ -363,10 +383,13 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 	}
 	if (!local && !pc->api_key && strncmp(pc->base_url, "https://", 8) == 0 &&
 	    !flags->base_url && !env("OPENAI_BASE_URL") && !env("ANTHROPIC_BASE_URL")) {
-		const struct builtin *b = find_builtin(pc->name);
-		ferr_set(e, FERR_AUTH, "no API key for %s: set $%s%s", pc->name,
-			 b && b->key_env ? b->key_env : "the provider's api_key_env",
-			 b && b->key_env ? "" : " in config");
+		const struct builtin *kb = find_builtin(pc->name);
+		if (kb && kb->key_env)
+			ferr_set(e, FERR_AUTH, "no API key for %s: set $%s", pc->name, kb->key_env);
+		else
+			ferr_set(e, FERR_AUTH,
+				 "no API key for provider '%s': give it \"api_key_env\" or \"api_key_file\" in config",
+				 pc->name);
 		goto fail;
 	}
 	return 0;

@@ -128,6 +128,7 @@ void stream_finish(struct stream_state *st, const char *raw_reason)
 	ev.reason = normalise_finish(raw_reason);
 	snprintf(st->result->finish, sizeof st->result->finish, "%s", ev.reason);
 	st->finished = true;
+	st->shown = true;
 	events_emit(st->bus, &ev);
 }
 
@@ -149,6 +150,7 @@ void stream_usage(struct stream_state *st, int64_t prompt, int64_t completion, i
 	ev.completion_tokens = r->completion_tokens;
 	ev.cached_tokens = r->cached_tokens;
 	ev.reasoning_tokens = r->reasoning_tokens;
+	st->shown = true;
 	events_emit(st->bus, &ev);
 }
 
@@ -174,6 +176,7 @@ void stream_emit_call(struct stream_state *st, size_t i)
 	ev.id = c->id ? c->id : "";
 	ev.name = c->name ? c->name : "";
 	ev.arguments = c->arguments.len ? c->arguments.data : "{}";
+	st->shown = true;
 	events_emit(st->bus, &ev);
 }
 

@@ -41,7 +41,7 @@ serve() {
 	: >"$LOG"
 	printf '%s\n' "$1" >"$T_DIR/script$SRV_N.json"
 	: >"$T_DIR/llm.port"
-	python3 "$FAKES/llm_server.py" --port 0 --script "$T_DIR/script$SRV_N.json" \
+	python3 -S "$FAKES/llm_server.py" --port 0 --script "$T_DIR/script$SRV_N.json" \
 		--log "$LOG" --check-request >"$T_DIR/llm.port" 2>"$T_DIR/llm$SRV_N.err" &
 	SRV_PID=$!
 	i=0
@@ -104,11 +104,11 @@ r = eval(expr)
 sys.stdout.buffer.write(str(r).encode("utf-8"))
 PY
 export FAKES
-logq() { python3 "$T_DIR/q.py" log "$LOG" "$@" 2>&1; }
-evq() { python3 "$T_DIR/q.py" ev "$T_DIR/.out" "$@" 2>&1; }
+logq() { python3 -S "$T_DIR/q.py" log "$LOG" "$@" 2>&1; }
+evq() { python3 -S "$T_DIR/q.py" ev "$T_DIR/.out" "$@" 2>&1; }
 # fxw NAME EXPR FILE: writes a value from fixture NAME (fx) to FILE, exactly.
 fxw() {
-	python3 -c 'import json,sys; fx=json.load(open(sys.argv[1],encoding="utf-8")); sys.stdout.buffer.write(eval(sys.argv[2]).encode("utf-8"))' \
+	python3 -S -c 'import json,sys; fx=json.load(open(sys.argv[1],encoding="utf-8")); sys.stdout.buffer.write(eval(sys.argv[2]).encode("utf-8"))' \
 		"$FAKES/fixtures/$1.json" "$2" >"$3"
 }
 # stdout_is NAME FIXTURE: stdout is exactly the fixture's expected content and a newline.
@@ -124,7 +124,8 @@ nlines() { printf '%s\n' "$1" | grep -c -e "$2"; }
 fj() { OPENAI_API_KEY=$KEY "$FORJA" "$@" </dev/null; }
 oexec() { OPENAI_API_KEY=$KEY "$FORJA" exec --base-url "$BASE" --model m "$@" </dev/null; }
 aexec() {
-	ANTHROPIC_API_KEY=$KEY "$FORJA" exec --provider anthropic --base-url "$ROOT" "$@" </dev/null
+	ANTHROPIC_API_KEY=$KEY "$FORJA" exec --provider anthropic --base-url "$ROOT" --model claude-e2e \
+		"$@" </dev/null
 }
 
 CONF="$XDG_CONFIG_HOME/forja/config.json"
@@ -143,7 +144,7 @@ git add -A && git commit -qm "first"
 
 # --- nothing configured ------------------------------------------------------
 local_ports_free() {
-	python3 - <<'PY'
+	python3 -S - <<'PY'
 import socket, sys
 for p in (11434, 8080, 1234, 8000):
     s = socket.socket()
@@ -224,9 +225,13 @@ is "--json: usage has the fixture's numbers" \
 	"$(evq '[last("usage")[k] for k in ("prompt_tokens", "completion_tokens", "cached_tokens")]')" \
 	"[1200, 9, 1024]"
 is "--json: nothing on stderr" "$ERR" ""
-for variant in '"chunking": "random", "seed": 7, "chunk_min": 1, "chunk_max": 9' \
-	'"chunking": "bytes"' '"chunking": "lines", "line_ending": "\r\n"'; do
-	serve "[{\"fixture\": \"openai-text-usage\", \"delivery\": {$variant}}]"
+for variant in random bytes crlf-lines; do
+	case $variant in
+	random) delivery='"chunking": "random", "seed": 7, "chunk_min": 1, "chunk_max": 9' ;;
+	bytes) delivery='"chunking": "bytes"' ;;
+	crlf-lines) delivery='"chunking": "lines", "line_ending": "\r\n"' ;;
+	esac
+	serve "[{\"fixture\": \"openai-text-usage\", \"delivery\": {$delivery}}]"
 	run oexec --json hi
 	is "--json ($variant): exit 0" "$RC" 0
 	is "--json ($variant): the identical answer" \
@@ -280,6 +285,16 @@ is "anthropic: max_tokens present" "$(logq 'req["body"].get("max_tokens", 0) >= 
 contains "anthropic: the bootstrap is the system prompt" "$(logq 'system()')" "Zanzibar widget factory"
 is "anthropic: the prompt is the user message" "$(logq 'user()')" hi
 is "anthropic: passed the server's shape checks" "$(logq 'req["status"]')" 200
+
+is "anthropic: the model" "$(logq 'req["body"]["model"]')" claude-e2e
+
+# no --model: the built-in default, or the first of Anthropic's list at /v1/models
+serve '{"routes": {"GET /v1/models": "anthropic-models"}, "sequence": ["anthropic-text"]}'
+ANTHROPIC_API_KEY=$KEY run "$FORJA" exec --provider anthropic --base-url "$ROOT" hi </dev/null
+is "anthropic without --model: exit 0" "$RC" 0
+is "anthropic without --model: a model is sent" \
+	"$(logq '[r["body"]["model"] != "" for r in reqs if r["method"] == "POST"]')" "[True]"
+is "anthropic without --model: no request outside /v1" "$(logq '[r["path"] for r in reqs if not r["path"].startswith("/v1/")]')" "[]"
 
 serve '["anthropic-thinking"]'
 run aexec hi
@@ -348,7 +363,7 @@ is "stream cut then a stream: exit 0" "$RC" 0
 is "stream cut: [cut: once on stdout" "$(nlines "$OUT" '\[cut:')" 1
 fxw openai-text 'fx["expected"]["content"] + "\n"' "$T_DIR/want"
 is "stream cut: stdout ends with the full answer" \
-	"$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().endswith(open(sys.argv[2],"rb").read()))' "$T_DIR/.out" "$T_DIR/want")" True
+	"$(python3 -S -c 'import sys; print(open(sys.argv[1],"rb").read().endswith(open(sys.argv[2],"rb").read()))' "$T_DIR/.out" "$T_DIR/want")" True
 contains "stream cut: the part shown before the cut" "$OUT" "First part"
 serve '["openai-stream-cut", "openai-text"]'
 run oexec --json hi
@@ -373,7 +388,7 @@ is "stall then a stream: exit 0" "$RC" 0
 contains "stall then a stream: the answer" "$OUT" "Ça va? 🦀"
 printf '%s\n' "$FAST" >"$CONF"
 
-closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+closed=$(python3 -S -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 run fj exec --base-url "http://127.0.0.1:$closed/v1" --model m hi
 is "connection refused: exit 4" "$RC" 4
 contains "connection refused: says so" "$ERR" "127.0.0.1:$closed"
@@ -406,7 +421,7 @@ interrupt() {
 }
 # sgr_closed FILE: every colour escape is followed, eventually, by a reset.
 sgr_closed() {
-	python3 - "$1" <<'PY'
+	python3 -S - "$1" <<'PY'
 import re, sys
 seqs = re.findall(rb"\x1b\[([0-9;]*)m", open(sys.argv[1], "rb").read())
 sys.exit(0 if not seqs or seqs[-1] in (b"", b"0") else 1)
@@ -449,7 +464,7 @@ leak_run mid-text exec --base-url "$BASE" --model m hi
 leak_run mid-json --json exec --base-url "$BASE" --model m hi
 contains "key leak: the mid-stream error is reported" "$(cat "$L/mid-text.err")" "Upstream refused key"
 serve '["anthropic-401"]'
-leak_run anth-401 exec --provider anthropic --base-url "$ROOT" hi
+leak_run anth-401 exec --provider anthropic --base-url "$ROOT" --model claude-e2e hi
 serve '{"routes": {"GET /models": "e2e-openai-401-echo-key"}}'
 leak_run models-401 --base-url "$BASE" models
 leak_run doctor --base-url "$BASE" doctor

@@ -127,6 +127,9 @@ aexec() {
 	ANTHROPIC_API_KEY=$KEY "$FORJA" exec --provider anthropic --base-url "$ROOT" --model claude-e2e \
 		"$@" </dev/null
 }
+aexec_nomodel() {
+	ANTHROPIC_API_KEY=$KEY "$FORJA" exec --provider anthropic --base-url "$ROOT" "$@" </dev/null
+}
 
 CONF="$XDG_CONFIG_HOME/forja/config.json"
 mkdir -p "$XDG_CONFIG_HOME/forja"
@@ -290,7 +293,7 @@ is "anthropic: the model" "$(logq 'req["body"]["model"]')" claude-e2e
 
 # no --model: the built-in default, or the first of Anthropic's list at /v1/models
 serve '{"routes": {"GET /v1/models": "anthropic-models"}, "sequence": ["anthropic-text"]}'
-ANTHROPIC_API_KEY=$KEY run "$FORJA" exec --provider anthropic --base-url "$ROOT" hi </dev/null
+run aexec_nomodel hi
 is "anthropic without --model: exit 0" "$RC" 0
 is "anthropic without --model: a model is sent" \
 	"$(logq '[r["body"]["model"] != "" for r in reqs if r["method"] == "POST"]')" "[True]"

@@ -8,8 +8,9 @@ directory, with the submodules it has initialised.  forja is then compared
 with git on the clean clone, after a fixed-seed mix of mutations (edits,
 touches, deletions, modes, untracked and ignored files, staging, odd names,
 nested repositories, a merge conflict...), after `git status` refreshed the
-index, and with an index version 4 and an untracked cache.  forja runs from
-the root and from a subdirectory, with and without its cache.
+index, with an index version 4 and an untracked cache, and (for repositories
+with submodules) with submodule.<name>.ignore=all in .git/config.  forja runs
+from the root and from a subdirectory, with and without its cache.
 
 Compared: git.status (counts and first 10 paths), files.count, git.branch,
 git.head.id, the set of git.commits ids, git.upstream ahead/behind.  Every
@@ -352,6 +353,7 @@ def mutate(repo, rng):
 
 
 def main(argv):
+    global failures
     keep = "--keep" in argv
     repos = [a for a in argv if a != "--keep"]
     if not repos:
@@ -360,26 +362,30 @@ def main(argv):
     os.environ["FORJA_DB"] = os.path.join(scratch, "forja.db")
     try:
         for src in repos:
-            repo = os.path.join(scratch, os.path.basename(os.path.abspath(src)))
-            clone(os.path.abspath(src), repo)
-            rng = random.Random("%d:%s" % (SEED, os.path.basename(repo)))
-            files = git(repo, "ls-files").decode(errors="replace").splitlines()
-            first_dir = next((f.split("/")[0] for f in files if "/" in f), "")
-            compare("clean", repo, first_dir)
-            tdir = mutate(repo, rng)
-            compare("mutated, index stat data stale", repo, tdir)
-            git(repo, "status", "-s")                       # refreshes the index
-            compare("after git status refreshed the index", repo, tdir)
-            git(repo, "update-index", "--index-version", "4")
-            git(repo, "update-index", "--untracked-cache")
-            git(repo, "status", "-s")
-            compare("index v4 with an untracked cache", repo, tdir)
-            subs = git(repo, "config", "-f", ".gitmodules", "--name-only", "--get-regexp",
-                       r"^submodule\..*\.path$", check=False).decode().split()
-            if subs:                                        # git honours .git/config too
-                for key in subs:
-                    git(repo, "config", key[:-len(".path")] + ".ignore", "all")
-                compare("submodule.*.ignore=all in .git/config", repo, tdir)
+            try:
+                repo = os.path.join(scratch, os.path.basename(os.path.abspath(src)))
+                clone(os.path.abspath(src), repo)
+                rng = random.Random("%d:%s" % (SEED, os.path.basename(repo)))
+                files = git(repo, "ls-files").decode(errors="replace").splitlines()
+                first_dir = next((f.split("/")[0] for f in files if "/" in f), "")
+                compare("clean", repo, first_dir)
+                tdir = mutate(repo, rng)
+                compare("mutated, index stat data stale", repo, tdir)
+                git(repo, "status", "-s")                       # refreshes the index
+                compare("after git status refreshed the index", repo, tdir)
+                git(repo, "update-index", "--index-version", "4")
+                git(repo, "update-index", "--untracked-cache")
+                git(repo, "status", "-s")
+                compare("index v4 with an untracked cache", repo, tdir)
+                subs = git(repo, "config", "-f", ".gitmodules", "--name-only", "--get-regexp",
+                           r"^submodule\..*\.path$", check=False).decode().split()
+                if subs:                                        # git honours .git/config too
+                    for key in subs:
+                        git(repo, "config", key[:-len(".path")] + ".ignore", "all")
+                    compare("submodule.*.ignore=all in .git/config", repo, tdir)
+            except (RuntimeError, OSError, ValueError) as err:   # a broken run is a failure too
+                failures += 1
+                print("FAIL %s: %s" % (src, err))
     finally:
         if keep:
             print("kept", scratch)

@@ -76,6 +76,7 @@ struct git2_api {
 	int (*git_revwalk_push)(git_revwalk *walk, const git_oid *id);
 	int (*git_revwalk_sorting)(git_revwalk *walk, unsigned int sort_mode);
 	int (*git_submodule_foreach)(git_repository *repo, git_submodule_cb callback, void *payload);
+	git_submodule_ignore_t (*git_submodule_ignore)(git_submodule *submodule);
 	const git_oid * (*git_submodule_index_id)(git_submodule *submodule);
 	const char * (*git_submodule_path)(git_submodule *submodule);
 	int (*git_submodule_status)(unsigned int *status, git_repository *repo, const char *name, git_submodule_ignore_t ignore);
@@ -148,6 +149,7 @@ static const struct {
 	{ "git_revwalk_push", offsetof(struct git2_api, git_revwalk_push) },
 	{ "git_revwalk_sorting", offsetof(struct git2_api, git_revwalk_sorting) },
 	{ "git_submodule_foreach", offsetof(struct git2_api, git_submodule_foreach) },
+	{ "git_submodule_ignore", offsetof(struct git2_api, git_submodule_ignore) },
 	{ "git_submodule_index_id", offsetof(struct git2_api, git_submodule_index_id) },
 	{ "git_submodule_path", offsetof(struct git2_api, git_submodule_path) },
 	{ "git_submodule_status", offsetof(struct git2_api, git_submodule_status) },
@@ -466,6 +468,11 @@ int git_revwalk_sorting(git_revwalk *walk, unsigned int sort_mode)
 int git_submodule_foreach(git_repository *repo, git_submodule_cb callback, void *payload)
 {
 	return git2_api()->git_submodule_foreach(repo, callback, payload);
+}
+
+git_submodule_ignore_t git_submodule_ignore(git_submodule *submodule)
+{
+	return git2_api()->git_submodule_ignore(submodule);
 }
 
 const git_oid * git_submodule_index_id(git_submodule *submodule)

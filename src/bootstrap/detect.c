@@ -155,7 +155,7 @@ static const struct ext_lang ext_langs[] = {
 	{ "mts", "TypeScript" },
 	{ "nim", "Nim" }, { "nims", "Nim" }, { "nix", "Nix" },
 	{ "org", "Org" },
-	{ "pas", "Pascal" }, { "patch", "Diff" }, { "php", "PHP" }, { "pl", "Perl" },
+	{ "pas", "Pascal" }, { "patch", "Diff" }, { "perl", "Perl" }, { "php", "PHP" }, { "pl", "Perl" },
 	{ "plist", "XML" }, { "pm", "Perl" }, { "proto", "Protocol Buffers" },
 	{ "ps1", "PowerShell" }, { "psd1", "PowerShell" }, { "psm1", "PowerShell" },
 	{ "purs", "PureScript" }, { "pxd", "Cython" }, { "py", "Python" },
@@ -399,6 +399,23 @@ static int lang_by_bytes(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static bool is_data_label(const char *name)
+{
+	static const char *const data[] = {
+		".png", ".jpg", ".jpeg", ".gif", ".ico", ".bmp", ".webp", ".tif", ".tiff",
+		".psd", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar",
+		".tar", ".jar", ".war", ".ttf", ".otf", ".woff", ".woff2", ".eot", ".mp3",
+		".mp4", ".wav", ".ogg", ".webm", ".mov", ".avi", ".flac", ".o", ".a", ".so",
+		".dylib", ".dll", ".exe", ".bin", ".class", ".pyc", ".pyo", ".obj", ".lib",
+		".asc", ".sig", ".gpg", ".pem", ".der", ".crt", ".icns", ".dat", ".db",
+		".sqlite", ".wasm", ".pack", ".idx", ".po", ".pot", ".mo",
+	};
+	for (size_t i = 0; i < sizeof data / sizeof *data; i++)
+		if (strcmp(name, data[i]) == 0)
+			return true;
+	return false;
+}
+
 void detect_langs_finish(struct detect_langs *dl, struct bs_lang **out, size_t *n)
 {
 	struct bs_lang *list = xcalloc(dl->used + dl->nnames + 1, sizeof *list);
@@ -439,6 +456,16 @@ void detect_langs_finish(struct detect_langs *dl, struct bs_lang **out, size_t *
 			list[kept++] = list[i];
 		}
 	}
+	/* images, archives, fonts, media, objects and signatures say nothing
+	 * about how a project is written: leave them out */
+	size_t shown = 0;
+	for (i = 0; i < kept; i++) {
+		if (is_data_label(list[i].name))
+			free(list[i].name);
+		else
+			list[shown++] = list[i];
+	}
+	kept = shown;
 	qsort(list, kept, sizeof *list, lang_by_bytes);
 	if (kept == 0) {
 		free(list);

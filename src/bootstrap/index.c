@@ -177,11 +177,12 @@ int idx_read(const char *path, struct idx *ix, struct ferr *e)
 	close(fd);
 	if (map == MAP_FAILED)
 		return ferr_set(e, FERR_IO, "%s: %s", path, strerror(errno));
-	if (idx_parse(ix, path, map, (size_t)st.st_size, e) != 0) {
+	int rc = idx_parse(ix, path, map, (size_t)st.st_size, e);
+	if (rc != 0) {
 		munmap(map, (size_t)st.st_size);
 		ix->map = NULL;
 		idx_release(ix);
-		return -1;
+		return rc;
 	}
 	ix->map = map;
 	ix->map_len = (size_t)st.st_size;
@@ -301,7 +302,7 @@ int idx_parse(struct idx *ix, const char *path, const void *data, size_t len,
 	/* Extensions first: a split index has entries with empty paths, and
 	 * saying "split index" is more use than "corrupt". */
 	if (read_extensions(ix, path, p, end, e) != 0)
-		return -1;
+		return -2;
 	for (uint32_t i = 0; i < count; i++)
 		if (ix->entries[i].path_len == 0)
 			return corrupt(e, path, "an entry with an empty path");

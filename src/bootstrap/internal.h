@@ -47,7 +47,8 @@ struct idx {
 };
 
 /* Map and decode the index at path.  A missing file is an empty index.
- * Returns 0, or -1 with FERR_IO naming the file. */
+ * Returns 0; -1 with FERR_IO naming the file when it is damaged; -2 when
+ * it uses a required extension forja cannot read (split or sparse index). */
 int idx_read(const char *path, struct idx *ix, struct ferr *e);
 /* Decode an index held in memory (data stays owned by the caller and must
  * outlive ix); path only names it in errors.  Pure: the fuzz target. */
@@ -143,6 +144,7 @@ struct bs_ctx {
 	git_repository *repo;    /* NULL outside a repository */
 	struct idx index;        /* empty when bare */
 	char *index_path;
+	char *index_note;        /* why there is no index to show (split index …) */
 	bool has_index;          /* false when bare */
 	git_reference *head;     /* NULL when unborn */
 	git_commit *head_commit;

@@ -151,7 +151,7 @@ static void section_files(const struct bootstrap *bs, struct buf *out)
 {
 	uint64_t total = 0;
 
-	if (bs->is_bare)
+	if (bs->is_bare || (bs->has_repo && !bs->has_status))
 		return;
 	for (size_t i = 0; i < bs->nlangs; i++)
 		total += bs->langs[i].bytes;

@@ -85,7 +85,8 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 		return -1;
 	git_libgit2_init();
 	ctx->initialized = true;
-	rc = git_repository_open_ext(&ctx->repo, ctx->cwd, 0, NULL);
+	/* as git does: GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES … */
+	rc = git_repository_open_ext(&ctx->repo, ctx->cwd, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	if (rc == GIT_ENOTFOUND) {
 		ctx->repo = NULL;
 		ctx->root = xstrdup(ctx->cwd);
@@ -116,9 +117,16 @@ int bs_ctx_open(struct bs_ctx *ctx, const char *cwd, struct ferr *e)
 			buf_printf(&p, "%s/index", ctx->gitdir);
 			ctx->index_path = buf_steal(&p);
 		}
-		if (idx_read(ctx->index_path, &ctx->index, e) != 0)
+		int irc = idx_read(ctx->index_path, &ctx->index, e);
+		if (irc == -2) {
+			/* not damaged, only beyond forja: say so and show the rest */
+			ctx->index_note = xstrdup(e->msg);
+			ferr_clear(e);
+		} else if (irc != 0) {
 			return -1;
-		ctx->has_index = true;
+		} else {
+			ctx->has_index = true;
+		}
 	}
 	rc = git_repository_head(&ctx->head, ctx->repo);
 	if (rc == 0) {
@@ -150,6 +158,7 @@ void bs_ctx_release(struct bs_ctx *ctx)
 	}
 	idx_release(&ctx->index);
 	free(ctx->index_path);
+	free(ctx->index_note);
 	free(ctx->cwd);
 	free(ctx->gitdir);
 	free(ctx->root);
@@ -563,7 +572,8 @@ static int scan_commits(struct bs_ctx *ctx, struct bootstrap *bs, struct ferr *e
 		    git_commit_time_offset(ctx->head_commit));
 	bs->head_date = xstrdup(when);
 	if (git_revwalk_new(&walk, ctx->repo) != 0 ||
-	    git_revwalk_sorting(walk, GIT_SORT_TIME) != 0 ||
+	    /* git log's own order; GIT_SORT_TIME would read the whole history */
+	    git_revwalk_sorting(walk, GIT_SORT_NONE) != 0 ||
 	    git_revwalk_push(walk, git_commit_id(ctx->head_commit)) != 0) {
 		git_revwalk_free(walk);
 		return git_fail(e, FERR_IO, "walking the history");
@@ -603,6 +613,48 @@ static char *url_without_credentials(const char *url)
 	return clean;
 }
 
+static git_submodule_ignore_t parse_ignore(const char *v)
+{
+	if (strcmp(v, "all") == 0)
+		return GIT_SUBMODULE_IGNORE_ALL;
+	if (strcmp(v, "dirty") == 0)
+		return GIT_SUBMODULE_IGNORE_DIRTY;
+	if (strcmp(v, "untracked") == 0)
+		return GIT_SUBMODULE_IGNORE_UNTRACKED;
+	if (strcmp(v, "none") == 0)
+		return GIT_SUBMODULE_IGNORE_NONE;
+	return GIT_SUBMODULE_IGNORE_UNSPECIFIED;
+}
+
+/* As git decides it: submodule.NAME.ignore in the repository's config,
+ * then in .gitmodules, then diff.ignoreSubmodules. */
+static git_submodule_ignore_t submodule_ignore(struct bs_ctx *ctx, git_submodule *sm,
+					       const char *name)
+{
+	git_config *cfg = NULL;
+	git_buf v = GIT_BUF_INIT;
+	struct buf key = BUF_INIT;
+	git_submodule_ignore_t ign = GIT_SUBMODULE_IGNORE_UNSPECIFIED;
+
+	buf_printf(&key, "submodule.%s.ignore", name);
+	if (git_repository_config_snapshot(&cfg, ctx->repo) == 0) {
+		if (git_config_get_string_buf(&v, cfg, key.data) == 0)
+			ign = parse_ignore(v.ptr);
+		git_buf_dispose(&v);
+		if (ign == GIT_SUBMODULE_IGNORE_UNSPECIFIED &&
+		    git_submodule_ignore(sm) != GIT_SUBMODULE_IGNORE_NONE)
+			ign = git_submodule_ignore(sm);
+		if (ign == GIT_SUBMODULE_IGNORE_UNSPECIFIED &&
+		    git_config_get_string_buf(&v, cfg, "diff.ignoresubmodules") == 0)
+			ign = parse_ignore(v.ptr);
+		git_buf_dispose(&v);
+		git_config_free(cfg);
+	}
+	git_error_clear();
+	buf_release(&key);
+	return ign == GIT_SUBMODULE_IGNORE_UNSPECIFIED ? GIT_SUBMODULE_IGNORE_NONE : ign;
+}
+
 struct sub_walk {
 	struct bs_ctx *ctx;
 	struct bootstrap *bs;  /* NULL: only the state for the cache key */
@@ -617,7 +669,7 @@ static int sub_cb(git_submodule *sm, const char *name, void *payload)
 	const char *state = "ok";
 	char hex[GIT_OID_HEXSZ + 1] = "";
 
-	if (git_submodule_status(&flags, sw->ctx->repo, name, GIT_SUBMODULE_IGNORE_UNSPECIFIED) != 0) {
+	if (git_submodule_status(&flags, sw->ctx->repo, name, submodule_ignore(sw->ctx, sm, name)) != 0) {
 		git_error_clear();
 		flags = 0;
 	}
@@ -869,6 +921,15 @@ int bs_ctx_scan(struct bs_ctx *ctx, struct bootstrap *bs, struct wt_dirs *dirs,
 	if (bs->is_bare) {
 		static const char note[] = "bare repository: no working tree, so no status, files or languages";
 		bs_list_push(&bs->notes, 16, note, sizeof note - 1);
+		return 0;
+	}
+	if (!ctx->has_index) {
+		struct buf note = BUF_INIT;
+		buf_printf(&note, "no status or file list: %s", ctx->index_note ? ctx->index_note : "no index");
+		bs_list_push(&bs->notes, 16, note.data, note.len);
+		buf_release(&note);
+		scan_docs(ctx, bs);
+		scan_commands(ctx, bs);
 		return 0;
 	}
 	scan_submodules(ctx, bs);

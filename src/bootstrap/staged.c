@@ -132,7 +132,10 @@ static void diff_dir(struct staged *s, git_tree *tree, size_t lo, size_t hi,
 				conflicted |= idx_stage(&s->entries[j]) != 0;
 				j++;
 			}
-			if (!conflicted) {
+			/* git add -N: a promise to add, shown in the working tree
+			 * column, not staged */
+			bool intent = (ie->flags_ext & GIT_INDEX_ENTRY_INTENT_TO_ADD) != 0;
+			if (!conflicted && !intent) {
 				if (!te) {
 					add_path(s, ie->path, ie->path_len);
 				} else if (git_tree_entry_type(te) == GIT_OBJECT_TREE) {

@@ -158,11 +158,71 @@ static enum entry_state classify(const struct sweep *sw, const struct idx_entry 
 	return ENTRY_CLEAN;
 }
 
+/* The last directory a worker verified: entries are sorted, so
+ * consecutive ones mostly share it. */
+struct dir_check {
+	char path[4096];
+	size_t len;
+	bool ok;
+};
+
+/* Is every leading component of path a real directory?  git reads a path
+ * that goes through a symbolic link (or a file) as deleted; lstat alone
+ * would follow a link in the middle of the path. */
+static bool leading_dirs_real(int root_fd, const char *path, size_t path_len,
+			      struct dir_check *dc)
+{
+	const char *slash = NULL;
+	char buf[sizeof dc->path];
+	size_t dlen, common = 0;
+	bool ok = true;
+
+	for (size_t i = path_len; i > 0; i--)
+		if (path[i - 1] == '/') {
+			slash = path + i - 1;
+			break;
+		}
+	if (!slash)
+		return true;
+	dlen = (size_t)(slash - path);
+	if (dlen == dc->len && memcmp(path, dc->path, dlen) == 0)
+		return dc->ok;
+	if (dlen >= sizeof buf)
+		return true;
+	/* components shared with a directory already found real */
+	if (dc->ok) {
+		size_t n = dlen < dc->len ? dlen : dc->len;
+		for (size_t k = 0; k <= n; k++) {
+			if (k < n && path[k] != dc->path[k])
+				break;
+			if ((k == dc->len || dc->path[k] == '/') && (k == dlen || path[k] == '/'))
+				common = k;
+		}
+	}
+	memcpy(buf, path, dlen);
+	buf[dlen] = '\0';
+	for (size_t k = common + 1; ok && k <= dlen; k++) {
+		if (k != dlen && buf[k] != '/')
+			continue;
+		struct stat st;
+		char c = buf[k];
+		buf[k] = '\0';
+		if (fstatat(root_fd, buf, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+			ok = false;
+		buf[k] = c;
+	}
+	memcpy(dc->path, path, dlen);
+	dc->len = dlen;
+	dc->ok = ok;
+	return ok;
+}
+
 static void *sweep_worker(void *arg)
 {
 	struct sweep *sw = arg;
 	struct wt_fingerprint part = { 0, 0, false };
 	struct stat st;
+	struct dir_check *dc = xcalloc(1, sizeof *dc);
 
 	for (;;) {
 		size_t start = atomic_fetch_add(&sw->next, SWEEP_CHUNK);
@@ -177,13 +237,18 @@ static void *sweep_worker(void *arg)
 				continue;
 			}
 			bool present = fstatat(sw->root_fd, ie->path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+			/* the fingerprint folds what lstat saw, in both modes alike */
 			fp_fold(&part, stat_hash(i * 0x9e3779b97f4a7c15ULL + 1, present ? &st : NULL));
 			if (present && stat_is_racy(&st, sw->racy_after))
 				part.racy = true;
-			if (sw->state)
-				sw->state[i] = (unsigned char)classify(sw, ie, present ? &st : NULL);
+			if (!sw->state)
+				continue;
+			if (present && !leading_dirs_real(sw->root_fd, ie->path, ie->path_len, dc))
+				present = false;
+			sw->state[i] = (unsigned char)classify(sw, ie, present ? &st : NULL);
 		}
 	}
+	free(dc);
 	pthread_mutex_lock(&sw->lock);
 	sw->fp.a += part.a;
 	sw->fp.b ^= part.b;
@@ -449,14 +514,59 @@ static void note_gitignore(struct walk *w, const char *path)
 	wt_dirs_push(w->dirs, path, strlen(path));
 }
 
-static bool is_nested_repo(struct walk *w, const char *dirpath)
+static bool exists_as(int root_fd, const char *dir, const char *name, mode_t type)
 {
 	struct buf p = BUF_INIT;
 	struct stat st;
 	bool yes;
 
+	buf_printf(&p, "%s/%s", dir, name);
+	yes = fstatat(root_fd, p.data, &st, 0) == 0 && (st.st_mode & S_IFMT) == type;
+	buf_release(&p);
+	return yes;
+}
+
+/* What git accepts as a repository's directory: HEAD, and objects/ with
+ * refs/ (or a commondir file, for a linked worktree). */
+static bool is_git_dir(int root_fd, const char *dir)
+{
+	return exists_as(root_fd, dir, "HEAD", S_IFREG) &&
+	       (exists_as(root_fd, dir, "commondir", S_IFREG) ||
+		(exists_as(root_fd, dir, "objects", S_IFDIR) &&
+		 exists_as(root_fd, dir, "refs", S_IFDIR)));
+}
+
+/* Is dirpath another repository (a .git directory, or a "gitdir:" file
+ * naming one)?  git shows such a directory as one untracked entry and does
+ * not look inside; an empty or bogus .git makes it an ordinary directory. */
+static bool is_nested_repo(struct walk *w, const char *dirpath)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	bool yes = false;
+
 	buf_printf(&p, "%s/.git", dirpath);
-	yes = fstatat(w->root_fd, p.data, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (fstatat(w->root_fd, p.data, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			yes = is_git_dir(w->root_fd, p.data);
+		} else if (S_ISREG(st.st_mode) && st.st_size < 4096) {
+			char line[4096];
+			int fd = openat(w->root_fd, p.data, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+			ssize_t n = fd >= 0 ? read(fd, line, sizeof line - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (n > 8 && strncmp(line, "gitdir: ", 8) == 0) {
+				line[n] = '\0';
+				line[strcspn(line, "\r\n")] = '\0';
+				buf_reset(&p);
+				if (line[8] == '/')
+					buf_puts(&p, line + 8);
+				else
+					buf_printf(&p, "%s/%s", dirpath, line + 8);
+				yes = is_git_dir(w->root_fd, p.data);
+			}
+		}
+	}
 	buf_release(&p);
 	return yes;
 }

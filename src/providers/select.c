@@ -241,7 +241,8 @@ static int ask_model(uv_loop_t *loop, struct http_client *http, struct provider_
 	long status = 0;
 	int rc = -1;
 
-	buf_printf(&url, "%s/models", pc->base_url);
+	buf_printf(&url, "%s%s", pc->base_url,
+		   pc->kind == PROVIDER_ANTHROPIC ? "/v1/models" : "/models");
 	if (provider_fetch(loop, http, pc, url.data, 2000, &status, &body, e) != 0)
 		goto out;
 	if (status != 200) {
@@ -366,7 +367,10 @@ int provider_resolve(uv_loop_t *loop, struct http_client *http, const struct con
 		pc->model = xstrdup(cp->model);
 	else if (cfg->model)
 		pc->model = xstrdup(cfg->model);
-	else if (b && b->model && !flags->base_url && !env(b->base_env))
+	/* an OpenAI-compatible server elsewhere has its own models; Anthropic's
+	 * protocol means Anthropic's models, wherever it is served */
+	else if (b && b->model &&
+		 (b->kind == PROVIDER_ANTHROPIC || (!flags->base_url && !env(b->base_env))))
 		pc->model = xstrdup(b->model);
 	if (!pc->origin)
 		pc->origin = xstrdup(origin ? origin : "default");

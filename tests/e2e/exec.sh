@@ -468,9 +468,10 @@ leak_run mid-json --json exec --base-url "$BASE" --model m hi
 contains "key leak: the mid-stream error is reported" "$(cat "$L/mid-text.err")" "Upstream refused key"
 serve '["anthropic-401"]'
 leak_run anth-401 exec --provider anthropic --base-url "$ROOT" --model claude-e2e hi
-serve '{"routes": {"GET /models": "e2e-openai-401-echo-key"}}'
+serve '{"routes": {"GET /models": {"fixture": "e2e-openai-401-echo-key", "check_request": false}}}'
 leak_run models-401 --base-url "$BASE" models
 leak_run doctor --base-url "$BASE" doctor
+contains "key leak: models shows the 401 message" "$(cat "$L/models-401.err")" "Incorrect API key provided"
 : >"$T_DIR/all-requests"
 i=$leak_from
 while [ $i -le $SRV_N ]; do cat "$T_DIR/llm$i.log" >>"$T_DIR/all-requests"; i=$((i + 1)); done

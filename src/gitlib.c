@@ -69,6 +69,7 @@ struct git2_api {
 	int (*git_repository_is_worktree)(const git_repository *repo);
 	int (*git_repository_open_ext)(git_repository **out, const char *path, unsigned int flags, const char *ceiling_dirs);
 	const char * (*git_repository_path)(const git_repository *repo);
+	int (*git_repository_state)(git_repository *repo);
 	const char * (*git_repository_workdir)(const git_repository *repo);
 	void (*git_revwalk_free)(git_revwalk *walk);
 	int (*git_revwalk_new)(git_revwalk **out, git_repository *repo);
@@ -142,6 +143,7 @@ static const struct {
 	{ "git_repository_is_worktree", offsetof(struct git2_api, git_repository_is_worktree) },
 	{ "git_repository_open_ext", offsetof(struct git2_api, git_repository_open_ext) },
 	{ "git_repository_path", offsetof(struct git2_api, git_repository_path) },
+	{ "git_repository_state", offsetof(struct git2_api, git_repository_state) },
 	{ "git_repository_workdir", offsetof(struct git2_api, git_repository_workdir) },
 	{ "git_revwalk_free", offsetof(struct git2_api, git_revwalk_free) },
 	{ "git_revwalk_new", offsetof(struct git2_api, git_revwalk_new) },
@@ -433,6 +435,11 @@ int git_repository_open_ext(git_repository **out, const char *path, unsigned int
 const char * git_repository_path(const git_repository *repo)
 {
 	return git2_api()->git_repository_path(repo);
+}
+
+int git_repository_state(git_repository *repo)
+{
+	return git2_api()->git_repository_state(repo);
 }
 
 const char * git_repository_workdir(const git_repository *repo)

@@ -248,7 +248,12 @@ void bootstrap_render_text(const struct bootstrap *bs, size_t budget_tokens, str
 		remaining = budget > CUT_NOTE_RESERVE ? budget - CUT_NOTE_RESERVE : 0;
 		for (int k = 0; k < SEC_COUNT; k++) {
 			struct buf *s = &sec[priority[k]];
-			if (s->len <= remaining) {
+			/* instructions come first but may not starve the rest:
+			 * a long AGENTS.md keeps at most 60% of the budget */
+			size_t avail = remaining;
+			if (priority[k] == SEC_AGENTS && avail > budget * 6 / 10)
+				avail = budget * 6 / 10;
+			if (s->len <= avail) {
 				remaining -= s->len;
 				continue;
 			}
@@ -257,7 +262,7 @@ void bootstrap_render_text(const struct bootstrap *bs, size_t budget_tokens, str
 			if (priority[k] == SEC_HEADER) {
 				keep = s->len;
 			} else {
-				for (size_t i = 0; i < s->len && i < remaining; i++)
+				for (size_t i = 0; i < s->len && i < avail; i++)
 					if (s->data[i] == '\n')
 						keep = i + 1;
 			}
@@ -266,7 +271,7 @@ void bootstrap_render_text(const struct bootstrap *bs, size_t budget_tokens, str
 			size_t lines_all = count_lines(s->data, s->len);
 			size_t lines_kept = count_lines(s->data, keep);
 			if (lines_all != lines_kept)
-				buf_printf(&cut, "%s%s (%zu of %zu lines)", cut.len ? ", " : "",
+				buf_printf(&cut, "%s%s (%zu of %zu lines cut)", cut.len ? ", " : "",
 					   section_name[priority[k]], lines_all - lines_kept, lines_all);
 			buf_truncate(s, keep);
 			remaining = remaining > keep ? remaining - keep : 0;

@@ -330,6 +330,9 @@ void bs_ctx_record_extra(struct bs_ctx *ctx, struct wt_dirs *dirs, struct wt_fin
 			/* git replaces these by renaming a new file over them: a new
 			 * inode however soon it happens, so never racy */
 			"HEAD", "packed-refs", "shallow",
+			/* an operation in progress */
+			"MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG",
+			"rebase-merge", "rebase-apply", "sequencer",
 		};
 		char *cd = strip_slash(git_repository_commondir(ctx->repo));
 		common = resolve(cd);
@@ -446,6 +449,28 @@ static size_t utf8_floor(const char *s, size_t len)
 	return len;
 }
 
+/* README lines that are markup rather than words. */
+static bool readme_noise(const char *l, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	l += i;
+	len -= i;
+	if (!len)
+		return false;
+	if (l[0] == '<' || (len >= 3 && memcmp(l, "[![", 3) == 0) || (len >= 2 && memcmp(l, "![", 2) == 0))
+		return true;
+	/* a Markdown link definition: [name]: url */
+	if (l[0] == '[') {
+		const char *close = memchr(l, ']', len);
+		if (close && (size_t)(close - l) + 1 < len && close[1] == ':')
+			return true;
+	}
+	return false;
+}
+
 static void read_doc(struct bs_doc *doc, const char *root, const char *rel, size_t cap,
 		     size_t max_lines)
 {
@@ -459,18 +484,36 @@ static void read_doc(struct bs_doc *doc, const char *root, const char *rel, size
 		if (keep > cap)
 			keep = utf8_floor(text.data, cap);
 		if (max_lines) {
-			/* the first lines, after any leading blank ones */
-			size_t start = 0, lines = 0, i;
-			while (start < keep && (text.data[start] == '\n' || text.data[start] == '\r' ||
-						text.data[start] == ' ' || text.data[start] == '\t'))
-				start++;
-			for (i = start; i < keep && lines < max_lines; i++)
-				if (text.data[i] == '\n')
-					lines++;
+			/* the first lines that say something: no markup, badges,
+			 * link definitions or runs of blank lines */
+			struct buf lines = BUF_INIT;
+			size_t n = 0, i = 0;
+			bool blank = true;
+			while (i < keep && n < max_lines) {
+				const char *l = text.data + i;
+				const char *nl = memchr(l, '\n', keep - i);
+				size_t len = nl ? (size_t)(nl - l) : keep - i;
+				i += len + (nl != NULL);
+				while (len && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t'))
+					len--;
+				if (readme_noise(l, len))
+					continue;
+				if (!len) {
+					if (!blank)
+						buf_putc(&lines, '\n');
+					blank = true;
+					continue;
+				}
+				buf_add(&lines, l, len);
+				buf_putc(&lines, '\n');
+				blank = false;
+				n++;
+			}
 			if (i < keep || (uint64_t)keep < size)
 				doc->truncated = true;
-			memmove(text.data, text.data + start, i - start);
-			keep = i - start;
+			buf_release(&text);
+			text = lines;
+			keep = text.len;
 		}
 		while (keep > 0 && (text.data[keep - 1] == '\n' || text.data[keep - 1] == '\r' ||
 				    text.data[keep - 1] == ' '))
@@ -918,6 +961,23 @@ int bs_ctx_scan(struct bs_ctx *ctx, struct bootstrap *bs, struct wt_dirs *dirs,
 	fill_upstream(ctx, bs, &up);
 	if (scan_commits(ctx, bs, e) != 0)
 		return -1;
+	static const struct { int state; const char *note; } states[] = {
+		{ GIT_REPOSITORY_STATE_MERGE, "a merge is in progress (git merge --continue or --abort)" },
+		{ GIT_REPOSITORY_STATE_REVERT, "a revert is in progress" },
+		{ GIT_REPOSITORY_STATE_REVERT_SEQUENCE, "a revert is in progress" },
+		{ GIT_REPOSITORY_STATE_CHERRYPICK, "a cherry-pick is in progress" },
+		{ GIT_REPOSITORY_STATE_CHERRYPICK_SEQUENCE, "a cherry-pick is in progress" },
+		{ GIT_REPOSITORY_STATE_BISECT, "a bisect is in progress" },
+		{ GIT_REPOSITORY_STATE_REBASE, "a rebase is in progress" },
+		{ GIT_REPOSITORY_STATE_REBASE_INTERACTIVE, "an interactive rebase is in progress" },
+		{ GIT_REPOSITORY_STATE_REBASE_MERGE, "a rebase is in progress" },
+		{ GIT_REPOSITORY_STATE_APPLY_MAILBOX, "git am is in progress" },
+		{ GIT_REPOSITORY_STATE_APPLY_MAILBOX_OR_REBASE, "git am or a rebase is in progress" },
+	};
+	int state = git_repository_state(ctx->repo);
+	for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+		if (states[i].state == state)
+			bs_list_push(&bs->notes, 16, states[i].note, strlen(states[i].note));
 	if (bs->is_bare) {
 		static const char note[] = "bare repository: no working tree, so no status, files or languages";
 		bs_list_push(&bs->notes, 16, note, sizeof note - 1);

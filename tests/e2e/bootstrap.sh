@@ -77,6 +77,17 @@ run "$FORJA" -C "$R/src/lib" bootstrap
 contains "from a subdirectory: names it" "$OUT" "working in src/lib/"
 contains "from a subdirectory: root AGENTS.md" "$OUT" "Root rules"
 contains "from a subdirectory: its AGENTS.md" "$OUT" "Lib rules"
+
+# intent-to-add is not staged, a directory turned into a symlink is deleted,
+# a bogus .git does not make a nested repository
+G="$T_DIR/edges"
+git init -q "$G"
+mkdir -p "$G/d" && printf 'a\n' > "$G/d/a" && printf 'b\n' > "$G/b"
+git -C "$G" add -A && git -C "$G" commit -qm edges
+printf 'n\n' > "$G/n.txt" && git -C "$G" add -N n.txt
+mv "$G/d" "$G/real" && ln -s real "$G/d"
+mkdir -p "$G/fake/.git" && printf 'x\n' > "$G/fake/x"
+is "edge cases: counts equal git's" "$(forja_counts "$G")" "$(git_counts "$G")"
 root_at=$(printf '%s\n' "$OUT" | grep -n 'Root rules' | cut -d: -f1)
 lib_at=$(printf '%s\n' "$OUT" | grep -n 'Lib rules' | cut -d: -f1)
 check "AGENTS.md files come root first" test "$root_at" -lt "$lib_at"
@@ -122,6 +133,7 @@ git -C "$C" merge -q other >/dev/null 2>&1
 is "conflict counts equal git's" "$(forja_counts "$C")" "$(git_counts "$C")"
 run "$FORJA" -C "$C" bootstrap
 contains "conflicted path is shown" "$OUT" "conflicted: f.txt"
+contains "the merge in progress is said" "$OUT" "a merge is in progress"
 
 # --- odd names ------------------------------------------------------------
 N="$T_DIR/names"

@@ -7,6 +7,7 @@
 # port; the server checks the shape of every request (--check-request).
 HERE=$(cd "$(dirname "$0")" && pwd)
 FAKES=$(cd "$HERE/../fakes" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"
 unset OPENAI_API_KEY ANTHROPIC_API_KEY OLLAMA_HOST OPENAI_BASE_URL ANTHROPIC_BASE_URL \
 	OPENROUTER_API_KEY
@@ -15,7 +16,7 @@ unset OPENAI_API_KEY ANTHROPIC_API_KEY OLLAMA_HOST OPENAI_BASE_URL ANTHROPIC_BAS
 KEY=sk-e2e-SECRET-7f3a9c1d5b2e8f4a6c0d
 
 # --- the fake server -------------------------------------------------------
-SRV_PID= SRV_N=0 FJ_PID=
+SRV_PID='' SRV_N=0 FJ_PID=''
 stop_server() {
 	if [ -n "$SRV_PID" ]; then
 		kill -TERM "$SRV_PID" 2>/dev/null
@@ -220,7 +221,7 @@ run oexec --json hi
 is "--json: exit 0" "$RC" 0
 is "--json: every line is JSON with \"v\": 1" "$(evq 'all(e.get("v") == 1 for e in evs) and len(evs) > 3')" True
 is "--json: starts with start" "$(evq 'types[0]')" start
-is "--json: ends with done" "$(evq 'types[-1]')" done
+is "--json: ends with done" "$(evq 'types[-1]')" "done"
 is "--json: done carries exit_code 0" "$(evq 'evs[-1].get("exit_code")')" 0
 is "--json: text deltas join to the answer" "$(evq 'joined("text_delta") == fx["expected"]["content"]' openai-text-usage)" True
 is "--json: finish reason stop" "$(evq 'last("finish")["reason"]')" stop
@@ -264,15 +265,17 @@ for f in openai-reasoning-content openai-reasoning; do
 done
 
 # --- parallel tool calls -------------------------------------------------------------
-for d in '' ', "delivery": {"chunking": "bytes", "split_inside": ["é", "🦀"]}'; do
+for how in events bytes; do
+	d=
+	[ $how = bytes ] && d=', "delivery": {"chunking": "bytes", "split_inside": ["é", "🦀"]}'
 	serve "[{\"fixture\": \"openai-tool-calls-parallel\"$d}]"
 	run oexec --json "read and write"
-	is "tool calls$d: exit 0" "$RC" 0
-	is "tool calls$d: two tool_call events" "$(evq 'types.count("tool_call")')" 2
-	is "tool calls$d: ids, names and parsed arguments are the fixture's" \
+	is "tool calls ($how): exit 0" "$RC" 0
+	is "tool calls ($how): two tool_call events" "$(evq 'types.count("tool_call")')" 2
+	is "tool calls ($how): ids, names and parsed arguments are the fixture's" \
 		"$(evq 'calls() == [(c["id"], c["name"], c["arguments"]) for c in fx["expected"]["tool_calls"]]' openai-tool-calls-parallel)" \
 		True
-	is "tool calls$d: finish reason tool_calls" "$(evq 'last("finish")["reason"]')" tool_calls
+	is "tool calls ($how): finish reason tool_calls" "$(evq 'last("finish")["reason"]')" tool_calls
 done
 
 # --- Anthropic ---------------------------------------------------------------------------
@@ -405,13 +408,22 @@ run oexec hi
 is "content_filter: exit 1" "$RC" 1
 
 # --- Ctrl-C ---------------------------------------------------------------------------------
-# interrupt WHAT: runs forja in the background against the current server,
-# sends SIGINT after 0.6 s, sets RC, OUT, ERR and MS (from SIGINT to exit).
+# interrupt [TEXT]: runs forja in the background against the current server,
+# sends SIGINT after 0.5 s (or as soon as TEXT is on its stderr), sets RC,
+# OUT, ERR and MS (from SIGINT to exit).
 interrupt() {
 	OPENAI_API_KEY=$KEY "$FORJA" exec --color=always --base-url "$BASE" --model m hi \
 		</dev/null >"$T_DIR/.out" 2>"$T_DIR/.err" &
 	FJ_PID=$!
-	sleep 0.6
+	if [ $# -gt 0 ]; then
+		i=0
+		while [ $i -lt 250 ] && ! grep -qF "$1" "$T_DIR/.err"; do
+			sleep 0.02
+			i=$((i + 1))
+		done
+	else
+		sleep 0.5
+	fi
 	t0=$(date +%s%N)
 	kill -INT "$FJ_PID"
 	wait "$FJ_PID"
@@ -438,9 +450,10 @@ check "Ctrl-C: no colour left open on stderr" sgr_closed "$T_DIR/.err"
 check "Ctrl-C: no colour left open on stdout" sgr_closed "$T_DIR/.out"
 # in the middle of reasoning, which is shown dimmed
 serve '[{"fixture": "openai-reasoning-content", "delivery": {"chunking": "events", "delay_ms": 250}}]'
-interrupt
+interrupt "The user"
 is "Ctrl-C in reasoning: exit 130" "$RC" 130
 contains "Ctrl-C in reasoning: some reasoning was shown" "$ERR" "The user"
+lacks "Ctrl-C in reasoning: interrupted before the answer" "$OUT" "Hi there"
 check "Ctrl-C in reasoning: exits within 2 s (took ${MS} ms)" test "$MS" -lt 2000
 check "Ctrl-C in reasoning: the dim colour is reset on stderr" sgr_closed "$T_DIR/.err"
 

@@ -7,6 +7,7 @@
 # configured.
 HERE=$(cd "$(dirname "$0")" && pwd)
 FAKES=$(cd "$HERE/../fakes" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"
 unset OPENAI_API_KEY ANTHROPIC_API_KEY OLLAMA_HOST OPENAI_BASE_URL ANTHROPIC_BASE_URL \
 	OPENROUTER_API_KEY
@@ -14,7 +15,7 @@ unset OPENAI_API_KEY ANTHROPIC_API_KEY OLLAMA_HOST OPENAI_BASE_URL ANTHROPIC_BAS
 KEY=sk-e2e-SECRET-7f3a9c1d5b2e8f4a6c0d
 
 # --- the fake server -------------------------------------------------------
-SRV_PID= SRV_N=0
+SRV_PID='' SRV_N=0
 stop_server() {
 	if [ -n "$SRV_PID" ]; then
 		kill -TERM "$SRV_PID" 2>/dev/null

@@ -42,7 +42,7 @@
 
 #define DETECT_EXT_MAX 16              /* bytes of an extension, without the dot */
 #define DETECT_READ_CAP (256 * 1024)   /* bytes read of one project file */
-#define DETECT_MAX_TASKS 12            /* commands kept from one task file */
+#define DETECT_MAX_TASKS 8             /* commands kept from one task file */
 
 /* ---- Languages ---------------------------------------------------------- */
 

@@ -823,6 +823,7 @@ struct known_task {
 /* Task names with a fixed meaning, shown before any other task. */
 static const struct known_task known_tasks[] = {
 	{ "all", "build" },       { "build", "build" },        { "compile", "build" },
+	{ "default", "build" },
 	{ "check", "test" },      { "test", "test" },          { "tests", "test" },
 	{ "lint", "lint" },       { "vet", "lint" },           { "check-format", "lint" },
 	{ "format-check", "lint" }, { "fmt-check", "lint" },   { "check-fmt", "lint" },
@@ -1094,6 +1095,24 @@ static int detect_make(struct detect_ctx *c)
 	emit_tasks(c, &targets, *name, &make);
 	nameset_release(&targets);
 	nameset_release(&phony);
+	return 0;
+}
+
+/* Autotools before the Makefile exists: configure generates it. */
+static int detect_autotools(struct detect_ctx *c)
+{
+	if (entry_kind(c, "GNUmakefile") || entry_kind(c, "makefile") || entry_kind(c, "Makefile"))
+		return 0;
+	if (entry_kind(c, "configure") == 'f') {
+		emit(c, "build", "configure", "./configure && make");
+		emit(c, "test", "configure", "make check");
+	} else if (entry_kind(c, "configure.ac") == 'f' || entry_kind(c, "configure.in") == 'f') {
+		const char *src = entry_kind(c, "configure.ac") == 'f' ? "configure.ac" : "configure.in";
+		emit(c, "build", src,
+		     entry_kind(c, "autogen.sh") == 'f' ? "./autogen.sh && ./configure && make"
+							 : "autoreconf -fi && ./configure && make");
+		emit(c, "test", src, "make check");
+	}
 	return 0;
 }
 
@@ -1612,7 +1631,8 @@ int detect_commands(const char *dir, const char *prefix, struct bs_command **cmd
 	c.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.dirfd < 0)
 		return ferr_set(e, FERR_IO, "%s: %s", dir, strerror(errno));
-	if (detect_make(&c) < 0 || detect_cmake(&c) < 0 || detect_meson(&c) < 0)
+	if (detect_autotools(&c) < 0 || detect_make(&c) < 0 || detect_cmake(&c) < 0 ||
+	    detect_meson(&c) < 0)
 		goto out;
 	detect_cargo_go(&c);
 	if (detect_package_json(&c) < 0 || detect_deno(&c) < 0 || detect_python(&c) < 0 ||

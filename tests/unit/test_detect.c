@@ -371,7 +371,7 @@ static void test_make_cap_and_order(void)
 		buf_printf(&mk, "t%02d:\n\techo %d\n", i, i);
 	buf_puts(&mk, "clean:\n\trm -f x\ntest:\n\t./t\n");
 	files[1] = mk.data;
-	check_project("Makefile: well-known first, at most 12", files,
+	check_project("Makefile: well-known first, at most 8", files,
 		      "other|make clean|Makefile\n"
 		      "test|make test|Makefile\n"
 		      "other|make t00|Makefile\n"
@@ -379,12 +379,24 @@ static void test_make_cap_and_order(void)
 		      "other|make t02|Makefile\n"
 		      "other|make t03|Makefile\n"
 		      "other|make t04|Makefile\n"
-		      "other|make t05|Makefile\n"
-		      "other|make t06|Makefile\n"
-		      "other|make t07|Makefile\n"
-		      "other|make t08|Makefile\n"
-		      "other|make t09|Makefile\n");
+		      "other|make t05|Makefile\n");
 	buf_release(&mk);
+}
+
+static void test_autotools(void)
+{
+	const char *configured[] = { "configure", "#!/bin/sh\n", NULL };
+	const char *fresh[] = { "configure.ac", "AC_INIT([x], [1])\n", "autogen.sh", "#!/bin/sh\n", NULL };
+	const char *built[] = { "configure", "#!/bin/sh\n", "Makefile", "all:\n\techo\n", NULL };
+
+	check_project("autotools: a configure script", configured,
+		      "build|./configure && make|configure\n"
+		      "test|make check|configure\n");
+	check_project("autotools: configure.ac and autogen.sh", fresh,
+		      "build|./autogen.sh && ./configure && make|configure.ac\n"
+		      "test|make check|configure.ac\n");
+	check_project("autotools: once configured, the Makefile speaks", built,
+		      "build|make all|Makefile\n");
 }
 
 static void test_make_gnumakefile_wins(void)
@@ -917,9 +929,9 @@ static void test_just_task(void)
 		      "lint|just lint|justfile\n"
 		      "other|just release|justfile\n");
 	check_project("Taskfile.yml", task,
+		      "build|task default|Taskfile.yml\n"
 		      "build|task build|Taskfile.yml\n"
 		      "lint|task lint|Taskfile.yml\n"
-		      "other|task default|Taskfile.yml\n"
 		      "test|task test:unit|Taskfile.yml\n");
 }
 
@@ -1004,6 +1016,7 @@ int main(void)
 	test_make_realistic();
 	test_make_no_phony();
 	test_make_cap_and_order();
+	test_autotools();
 	test_make_gnumakefile_wins();
 	test_make_hostile_bytes();
 	test_make_symlink_ignored();

@@ -151,13 +151,15 @@ static void jsonl_emit(void *ctx, const struct event *ev)
 	}
 	buf_puts(&b, "}\n");
 	fwrite(b.data, 1, b.len, s->out);
-	fflush(s->out);
+	if (s->flush_each)
+		fflush(s->out);
 	buf_release(&b);
 }
 
 struct event_sink jsonl_sink(struct jsonl_sink *s, FILE *out)
 {
 	s->out = out;
+	s->flush_each = true;
 	return (struct event_sink){ jsonl_emit, s };
 }
 
@@ -186,14 +188,16 @@ static void term_emit(void *ctx, const struct event *ev)
 			s->in_reasoning = true;
 		}
 		fwrite(ev->text, 1, ev->len, s->err);
-		fflush(s->err);
+		if (s->flush_each)
+			fflush(s->err);
 		break;
 	case EV_TEXT:
 		if (!ev->len)
 			break;
 		term_end_reasoning(s);
 		fwrite(ev->text, 1, ev->len, s->out);
-		fflush(s->out);
+		if (s->flush_each)
+			fflush(s->out);
 		s->last = ev->text[ev->len - 1];
 		s->wrote_text = true;
 		break;
@@ -246,6 +250,7 @@ struct event_sink term_sink(struct term_sink *s, FILE *out, FILE *err, bool colo
 	s->color = color;
 	s->quiet = quiet;
 	s->show_reasoning = true;
+	s->flush_each = true;
 	s->last = '\n';
 	return (struct event_sink){ term_emit, s };
 }

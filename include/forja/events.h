@@ -77,6 +77,8 @@ void events_emit(const struct event_bus *bus, const struct event *ev);
 /* The JSONL sink: one JSON object per event, flushed per line. */
 struct jsonl_sink {
 	FILE *out;
+	bool flush_each;       /* flush per event; false when the owner of the
+	                          loop flushes once per loop turn */
 };
 struct event_sink jsonl_sink(struct jsonl_sink *s, FILE *out);
 
@@ -91,6 +93,7 @@ struct term_sink {
 	bool in_reasoning;     /* a reasoning block is open on err */
 	char last;             /* last byte written to out, '\n' at start */
 	bool wrote_text;
+	bool flush_each;       /* as in jsonl_sink */
 };
 struct event_sink term_sink(struct term_sink *s, FILE *out, FILE *err, bool color, bool quiet);
 

@@ -61,7 +61,15 @@ struct run {
 	struct ferr err;
 	bool failed;
 	uv_signal_t sigint, sigterm;
+	uv_check_t flush;      /* once per loop turn: what the deltas wrote */
 };
+
+static void on_flush(uv_check_t *h)
+{
+	(void)h;
+	fflush(stdout);
+	fflush(stderr);
+}
 
 static void on_call_done(void *ctx, const struct ferr *err)
 {
@@ -154,10 +162,15 @@ int cmd_exec(struct app *app, int argc, char **argv)
 		}
 	}
 	events_init(&bus);
-	if (app->json)
+	/* the loop flushes once per turn, so a burst of deltas costs one
+	 * write, not one each */
+	if (app->json) {
 		events_add_sink(&bus, jsonl_sink(&js, stdout));
-	else
+		js.flush_each = false;
+	} else {
 		events_add_sink(&bus, term_sink(&ts, stdout, stderr, app->color, app->verbosity < 0));
+		ts.flush_each = false;
+	}
 
 	if (read_stdin(&input, &e) != 0)
 		goto fail;
@@ -224,6 +237,9 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	r.sigint.data = r.sigterm.data = &r;
 	uv_signal_start(&r.sigint, on_signal, SIGINT);
 	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+	uv_check_init(&loop, &r.flush);
+	uv_check_start(&r.flush, on_flush);
+	uv_unref((uv_handle_t *)&r.flush);
 	if (provider_call_start(&loop, http, &pc, &req, &bus, &result, on_call_done, &r, &r.call,
 				&e) != 0)
 		goto fail;
@@ -264,6 +280,8 @@ done:
 			uv_close((uv_handle_t *)&r.sigint, close_cb);
 			uv_close((uv_handle_t *)&r.sigterm, close_cb);
 		}
+		if (r.flush.loop)
+			uv_close((uv_handle_t *)&r.flush, close_cb);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 	}

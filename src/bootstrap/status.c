@@ -337,9 +337,11 @@ static size_t sweep_start(struct sweep *sw, pthread_t *threads, size_t want)
 
 static void sweep_join(struct sweep *sw, pthread_t *threads, size_t started)
 {
+	/* this thread's own work is done: take chunks until none are left
+	 * (all of them when no thread could start), then wait for the rest */
+	sweep_worker(sw);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	sweep_worker(sw); /* whatever is left, if no thread could start */
 }
 
 void bs_list_push(struct bs_list *l, size_t cap, const char *item, size_t len)

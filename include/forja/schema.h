@@ -31,10 +31,13 @@
  *   minLength, maxLength   counted in Unicode code points ("é" and "🙂"
  *                     count one each)
  *   minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers)
- *   pattern           PCRE2, unanchored as in JSON Schema, with "$"
- *                     matching only at the very end (never before a final
- *                     newline); matched under a step limit, and a value
- *                     the limit stops is invalid ("could not be checked")
+ *   pattern           PCRE2 in UTF mode, unanchored as in JSON Schema,
+ *                     with ECMA-262's "$" (only at the very end, never
+ *                     before a final newline) and "\uXXXX" escapes;
+ *                     compiled once (JIT when available), matched under a
+ *                     step limit, and a value the limit stops is invalid
+ *                     ("could not be checked ... send a shorter or simpler
+ *                     value")
  *   oneOf, anyOf, allOf, not
  *   default           used by schema_apply_defaults(); must itself be valid
  *   description, title, examples, $comment, $schema   (annotations)
@@ -110,7 +113,7 @@ void schema_free(struct schema *s);
  * problems) and its problems, indented by two spaces when there are more
  * than one; when every branch wanted another type, or every branch is a
  * constant, the message merges them ("expected string or array, got
- * number").  Never fails otherwise.
+ * number").  problems may be NULL when only the verdict matters.
  */
 int schema_validate(const struct schema *s, const cJSON *value, struct buf *problems);
 

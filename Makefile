@@ -13,7 +13,7 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libgit2 libcurl sqlite3 libcjson libuv
+PKGS       := libgit2 libcurl sqlite3 libcjson libuv libpcre2-8
 
 CFLAGS     ?= -O2 -g
 WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -74,6 +74,11 @@ ifneq ($(FLAGS_NOW),$(file <$(BUILD)/.flags))
 $(shell mkdir -p $(BUILD))
 $(file >$(BUILD)/.flags,$(FLAGS_NOW))
 endif
+
+# Where an installed forja looks for its built-in contracts when they are
+# neither beside the binary nor in ../share/forja (src/contract.c).  Only
+# contract.o sees it, so `make install PREFIX=...` rebuilds nothing else.
+$(BUILD)/src/contract.o: ALL_CFLAGS += -DFORJA_DATADIR='"$(DATADIR)/forja"'
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)

@@ -4,8 +4,8 @@
 # macOS: brew.  Elsewhere: say what is needed and do nothing.
 set -eu
 
-deb_pkgs="gcc make pkg-config binutils libgit2-dev libcurl4-openssl-dev libuv1-dev libsqlite3-dev libcjson-dev git mandoc python3"
-brew_pkgs="pkg-config libgit2 curl libuv sqlite cjson mandoc python3"
+deb_pkgs="gcc make pkg-config binutils libgit2-dev libcurl4-openssl-dev libuv1-dev libpcre2-dev libsqlite3-dev libcjson-dev git mandoc python3"
+brew_pkgs="pkg-config libgit2 curl libuv pcre2 sqlite cjson mandoc python3"
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 	missing=
@@ -41,5 +41,5 @@ elif [ "$(uname -s)" = Darwin ] && command -v brew >/dev/null 2>&1; then
 	brew install $missing
 else
 	echo "forja: no apt-get or brew here; install by hand: a C17 compiler, make, pkg-config,"
-	echo "       libgit2, libcurl, libuv, sqlite3, cJSON (with their development headers), git, mandoc and python3."
+	echo "       libgit2, libcurl, libuv, PCRE2, sqlite3, cJSON (with their development headers), git, mandoc and python3."
 fi

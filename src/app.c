@@ -17,6 +17,17 @@ const struct opt_spec app_common_options[] = {
 	{ 0 },
 };
 
+const struct opt_spec app_tool_options[] = {
+	{ "sandbox", 0, OPT_VALUE, APP_OPT_SANDBOX, "MODE",
+	  "what tool calls may do: read-only, workspace-write (default) or danger-full-access" },
+	{ "json", 0, OPT_FLAG, APP_OPT_JSON, NULL, "machine-readable JSON output" },
+	{ "color", 0, OPT_VALUE, APP_OPT_COLOR, "WHEN", "colour: auto, always or never" },
+	{ "quiet", 'q', OPT_FLAG, APP_OPT_QUIET, NULL, "print less" },
+	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more: what forja did and why" },
+	{ "help", 'h', OPT_FLAG, APP_OPT_HELP, NULL, "show help and exit" },
+	{ 0 },
+};
+
 const struct opt_spec app_provider_options[] = {
 	{ "provider", 0, OPT_VALUE, APP_OPT_PROVIDER, "NAME",
 	  "the LLM provider: openai, anthropic, ollama, llamacpp, lmstudio, vllm, openrouter or one from config" },
@@ -40,6 +51,20 @@ int app_common_option(struct app *app, int id, const char *value, struct ferr *e
 	case APP_OPT_QUIET:
 		app->verbosity = -1;
 		return 0;
+	case APP_OPT_SANDBOX: {
+		static const char *const modes[] = { "workspace-write", "read-only",
+						     "danger-full-access" };
+		for (int i = 0; i < 3; i++)
+			if (strcmp(value, modes[i]) == 0) {
+				app->sandbox = (enum sandbox_mode)i;
+				app->sandbox_name = modes[i];
+				return 0;
+			}
+		const char *hint = opt_suggest(value, modes, 3);
+		return ferr_set(e, FERR_USAGE,
+				"--sandbox: expected read-only, workspace-write or danger-full-access, got '%s'%s%s%s",
+				value, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+	}
 	case APP_OPT_PROVIDER:
 		app->provider = value;
 		return 0;

@@ -34,6 +34,9 @@ static char *absolute_cwd(void)
 int main(int argc, char **argv)
 {
 	struct app app = { 0 };
+
+	app.sandbox = SANDBOX_WORKSPACE_WRITE;
+	app.sandbox_name = "workspace-write";
 	struct opt_state st;
 	struct ferr e = FERR_INIT;
 	char *cwd = NULL;

@@ -37,6 +37,36 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL," /* unix seconds */
 	"  PRIMARY KEY (ns, key)"
 	");",
+	/* 2: sessions, and the audit of every tool call with what it changed,
+	 * so that a write can be undone. */
+	"CREATE TABLE sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"          /* "tool", later "chat", "exec" */
+	"  cwd TEXT NOT NULL"
+	");"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  at INTEGER NOT NULL,"         /* unix milliseconds */
+	"  tool TEXT NOT NULL,"
+	"  arguments TEXT NOT NULL,"     /* the validated JSON */
+	"  sandbox TEXT NOT NULL,"
+	"  approval TEXT NOT NULL,"      /* how it was allowed: "none", "auto", "user", "denied" */
+	"  status INTEGER NOT NULL,"     /* 0 ok, 1 failed, 2 denied */
+	"  output_bytes INTEGER NOT NULL,"
+	"  duration_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX audit_session ON audit(session_id, id);"
+	"CREATE TABLE audit_changes ("
+	"  audit_id INTEGER NOT NULL REFERENCES audit(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  existed INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  before BLOB NOT NULL,"        /* the previous content, for undo */
+	"  PRIMARY KEY (audit_id, seq)"
+	");",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -622,4 +652,116 @@ int store_cache_delete(struct store *st, const char *ns, const char *key, struct
 		return -1;
 	}
 	return write_one(st, stmt, "cannot delete from the cache", e);
+}
+
+int store_session_new(struct store *st, const char *kind, const char *cwd, char id[33],
+		      struct ferr *e)
+{
+	unsigned char raw[16];
+	sqlite3_stmt *stmt = NULL;
+	int rc = -1;
+
+	sqlite3_randomness(sizeof raw, raw);
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO sessions (id, created_at, kind, cwd) VALUES (?1, ?2, ?3, ?4)",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_fail(st, e, "cannot prepare a statement");
+	if (sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 4, cwd, -1, SQLITE_STATIC) != SQLITE_OK) {
+		db_fail(st, e, "cannot bind a session");
+		goto out;
+	}
+	rc = write_one(st, stmt, "cannot create a session", e);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int store_session_exists(struct store *st, const char *id, bool *exists, struct ferr *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	int step;
+
+	*exists = false;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sessions WHERE id = ?1", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		return db_fail(st, e, "cannot prepare a statement");
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(stmt);
+	*exists = step == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(st, e, "cannot read the sessions");
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_audit_add(struct store *st, const struct store_audit *a, long long *id,
+		    struct ferr *e)
+{
+	sqlite3_stmt *row = NULL, *change = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO audit (session_id, at, tool, arguments, sandbox, approval, "
+			       "status, output_bytes, duration_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+			       -1, &row, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT INTO audit_changes (audit_id, seq, path, existed, mode, before) "
+			       "VALUES (?1,?2,?3,?4,?5,?6)",
+			       -1, &change, NULL) != SQLITE_OK) {
+		db_fail(st, e, "cannot prepare a statement");
+		goto out;
+	}
+	if (exec_sql(st, "BEGIN IMMEDIATE", "cannot record a tool call", e) < 0)
+		goto out;
+	sqlite3_bind_text(row, 1, a->session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(row, 2, now_ms());
+	sqlite3_bind_text(row, 3, a->tool, -1, SQLITE_STATIC);
+	sqlite3_bind_text(row, 4, a->arguments, -1, SQLITE_STATIC);
+	sqlite3_bind_text(row, 5, a->sandbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(row, 6, a->approval, -1, SQLITE_STATIC);
+	sqlite3_bind_int(row, 7, a->status);
+	sqlite3_bind_int64(row, 8, (sqlite3_int64)a->output_bytes);
+	sqlite3_bind_int64(row, 9, (sqlite3_int64)a->duration_ms);
+	if (sqlite3_step(row) != SQLITE_DONE) {
+		db_fail(st, e, "cannot record a tool call");
+		goto rollback;
+	}
+	*id = (long long)sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct store_change *c = &a->changes[i];
+		sqlite3_reset(change);
+		sqlite3_bind_int64(change, 1, *id);
+		sqlite3_bind_int64(change, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(change, 3, c->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int(change, 4, c->existed);
+		sqlite3_bind_int(change, 5, (int)c->mode);
+		sqlite3_bind_blob64(change, 6, c->before ? c->before : "", c->before_len, SQLITE_STATIC);
+		if (sqlite3_step(change) != SQLITE_DONE) {
+			db_fail(st, e, "cannot record a change");
+			goto rollback;
+		}
+	}
+	if (exec_sql(st, "COMMIT", "cannot record a tool call", e) < 0)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	rollback(st);
+out:
+	sqlite3_finalize(row);
+	sqlite3_finalize(change);
+	return rc;
 }

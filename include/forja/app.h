@@ -17,6 +17,9 @@
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
+/* What tool calls may do at all (contracts and approvals decide the rest). */
+enum sandbox_mode { SANDBOX_WORKSPACE_WRITE, SANDBOX_READ_ONLY, SANDBOX_DANGER_FULL_ACCESS };
+
 struct app {
 	const char *cwd;          /* absolute, after -C; owned by main */
 	bool json;                /* --json: machine-readable output */
@@ -26,6 +29,8 @@ struct app {
 	const char *provider;     /* --provider, or NULL */
 	const char *model;        /* --model, or NULL */
 	const char *base_url;     /* --base-url, or NULL */
+	enum sandbox_mode sandbox; /* --sandbox, default workspace-write */
+	const char *sandbox_name;
 };
 
 /* Option ids reserved for the common options (commands use ids below 1000). */
@@ -38,6 +43,7 @@ enum {
 	APP_OPT_PROVIDER,
 	APP_OPT_MODEL,
 	APP_OPT_BASE_URL,
+	APP_OPT_SANDBOX,
 };
 
 /* The common options, terminated; point opt_state.common at it. */
@@ -45,6 +51,8 @@ extern const struct opt_spec app_common_options[];
 /* The common options plus --provider, --model and --base-url, for the
  * commands that talk to a model (they also work before any command). */
 extern const struct opt_spec app_provider_options[];
+/* The common options plus --sandbox, for the commands that run tools. */
+extern const struct opt_spec app_tool_options[];
 
 /* Apply a common option returned by opt_next().  Returns 0, or -1 with a
  * usage error (bad --color value). */

@@ -38,8 +38,8 @@
  * Ownership: a struct contract owns every string and array in it (and the
  * compiled schema); contract_release() frees them.  A struct contract_set
  * owns its contracts.  Pointers returned by contract_find() are borrowed
- * from the set.  Loading blocks on file I/O; validation and expansion are
- * pure and may run on any thread (each call touches only its arguments).
+ * from the set.  Loading blocks on file I/O.  Expansion is pure; validation
+ * parses with jsonc_parse(), which must not run on two threads at once.
  */
 #ifndef FORJA_CONTRACT_H
 #define FORJA_CONTRACT_H
@@ -58,6 +58,8 @@
 #define CONTRACT_MAX_FILE ((size_t)1024 * 1024)
 /* Largest arguments text accepted from the model, in bytes. */
 #define CONTRACT_MAX_ARGS ((size_t)1024 * 1024)
+/* Most elements in argv, effects.read, effects.write and env. */
+#define CONTRACT_MAX_LIST 1024
 /* Longest description, in bytes. */
 #define CONTRACT_MAX_DESCRIPTION 4096
 /* Longest single element of an expanded argv (Linux's MAX_ARG_STRLEN) and
@@ -197,8 +199,9 @@ int contract_validate_args(const struct contract *c, const char *json, size_t le
  * elements; free with contract_argv_free()).  Each placeholder's value
  * becomes text (strings as they are, numbers as JSON writes them, true and
  * false) and never passes through a shell: an element "{x}" is exactly the
- * value, whatever it holds.  With "shell": true the values are put into the
- * script single-quoted.  An argument that cannot fill its placeholder (an
+ * value, whatever it holds.  An absent (or null) argument removes every
+ * element that mentions it; with "shell": true the values are put into the
+ * script single-quoted and an absent one leaves nothing.  An argument that cannot fill its placeholder (an
  * object, an array in "{x}", a result beyond CONTRACT_MAX_ARG_BYTES or
  * CONTRACT_MAX_ARGV_BYTES) fails with FERR_DENIED and a message for the
  * model; a builtin contract fails with FERR_INTERNAL.
@@ -227,8 +230,8 @@ int contract_resolve_path(const char *path, const char *workspace_root, struct b
 bool contract_needs_approval(const struct contract *c);
 
 /* The tool definition the model sees, a new object (cJSON_Delete() it):
- * {"name", "description", "parameters": input_schema} — OpenAI's function
- * shape; a provider adapts it to its wire format. */
+ * {"name", "description", "parameters": input_schema without "$comment"}
+ * — OpenAI's function shape; a provider adapts it to its wire format. */
 cJSON *contract_tool_json(const struct contract *c);
 
 const char *contract_kind_name(enum contract_kind kind);         /* "builtin", "command" */

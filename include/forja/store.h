@@ -110,4 +110,41 @@ int store_cache_put(struct store *st, const char *ns, const char *key,
 int store_cache_delete(struct store *st, const char *ns, const char *key,
 		       struct ferr *e);
 
+/*
+ * Sessions and the tool audit (schema version 2).  A session is one run of
+ * forja that calls tools; every call is one audit row, written in one
+ * transaction with the changes it made (each file's previous content, so
+ * that a write can be undone).  API keys never reach these rows: the
+ * arguments are a tool's validated JSON, nothing else.
+ */
+struct store_change {
+	const char *path;
+	bool existed;
+	unsigned mode;
+	const void *before;
+	size_t before_len;
+};
+
+struct store_audit {
+	const char *session_id;
+	const char *tool;
+	const char *arguments;   /* JSON text */
+	const char *sandbox;     /* the mode the call ran in */
+	const char *approval;    /* "none", "auto", "user", "denied" */
+	int status;              /* 0 ok, 1 failed, 2 denied */
+	unsigned long long output_bytes;
+	unsigned long long duration_ms;
+	const struct store_change *changes;
+	size_t nchanges;
+};
+
+/* Create a session of kind for cwd; its id (32 hex digits) goes to id. */
+int store_session_new(struct store *st, const char *kind, const char *cwd, char id[33],
+		      struct ferr *e);
+/* Does session id exist?  (FERR_USAGE-free: *exists false when not.) */
+int store_session_exists(struct store *st, const char *id, bool *exists, struct ferr *e);
+/* Record one tool call and its changes, atomically; *id the row's id. */
+int store_audit_add(struct store *st, const struct store_audit *a, long long *id,
+		    struct ferr *e);
+
 #endif

@@ -9,6 +9,7 @@ extern const struct opt_spec cmd_bootstrap_options[];
 extern const struct opt_spec cmd_exec_options[];
 extern const struct opt_spec cmd_models_options[];
 extern const struct opt_spec cmd_doctor_options[];
+extern const struct opt_spec cmd_contracts_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
 
@@ -36,6 +37,15 @@ const struct cmd cmd_table[] = {
 	  "Prints one line per check with its verdict (ok, warn, FAIL) and exits\n"
 	  "non-zero when a check failed.  The API key is never printed.",
 	  cmd_doctor_options, app_provider_options },
+	{ "contracts", cmd_contracts, "list, show and check the tool contracts",
+	  "forja contracts [list | show NAME | check [PATH...]] [--json]",
+	  "list (the default) prints each loaded contract: name, kind, approval\n"
+	  "and file.  show NAME prints the tool definition the model sees.  check\n"
+	  "checks the loaded contracts, or the files given, and prints every\n"
+	  "problem as file:line:col; it exits 1 when there is one.  Contracts come\n"
+	  "from forja's own directory and ~/.config/forja/contracts; see\n"
+	  "forja-contracts(5) for the format.",
+	  cmd_contracts_options, app_common_options },
 	{ "help", cmd_help, "show help for forja or for one command",
 	  "forja help [COMMAND]", NULL, NULL, NULL },
 };
@@ -44,6 +54,8 @@ const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 const struct opt_spec cmd_global_options[] = {
 	{ NULL, 'C', OPT_VALUE, CMD_OPT_CHDIR, "DIR", "run as if forja was started in DIR" },
 	{ "version", 0, OPT_FLAG, CMD_OPT_VERSION, NULL, "print the version and exit" },
+	{ "sandbox", 0, OPT_VALUE, APP_OPT_SANDBOX, "MODE",
+	  "what tool calls may do: read-only, workspace-write (default) or danger-full-access" },
 	{ 0 },
 };
 

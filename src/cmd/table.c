@@ -9,6 +9,7 @@ extern const struct opt_spec cmd_bootstrap_options[];
 extern const struct opt_spec cmd_exec_options[];
 extern const struct opt_spec cmd_models_options[];
 extern const struct opt_spec cmd_doctor_options[];
+extern const struct opt_spec cmd_tool_options[];
 extern const struct opt_spec cmd_contracts_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
@@ -46,6 +47,13 @@ const struct cmd cmd_table[] = {
 	  "from forja's own directory and ~/.config/forja/contracts; see\n"
 	  "forja-contracts(5) for the format.",
 	  cmd_contracts_options, app_common_options },
+	{ "tool", cmd_tool, "run one tool call as the agent would, and record it",
+	  "forja tool NAME [--args JSON|-] [--session ID] [--sandbox MODE] [--json]",
+	  "Finds NAME's contract, validates the arguments (JSON; - reads them from\n"
+	  "stdin) against its schema, runs the tool in the sandbox mode without\n"
+	  "asking, prints its output and records the call in the audit.  Exit 0\n"
+	  "when it succeeded, 1 when the tool failed, 5 when the call was refused.",
+	  cmd_tool_options, app_tool_options },
 	{ "help", cmd_help, "show help for forja or for one command",
 	  "forja help [COMMAND]", NULL, NULL, NULL },
 };

@@ -1,0 +1,76 @@
+#!/bin/sh
+# `forja tool`: one call run as the agent would, through the contract, the
+# path policy and the sandbox mode, recorded in the audit.
+. "$(dirname "$0")/lib.sh"
+
+db="$XDG_STATE_HOME/forja/forja.db"
+sql() { python3 -c "import sqlite3,sys; c=sqlite3.connect('$db'); print('|'.join(str(x) for r in c.execute(sys.argv[1]).fetchall() for x in r))" "$1"; }
+
+W="$T_DIR/ws"
+git init -q "$W"
+printf 'hello\nworld\n' > "$W/a.txt"
+cd "$W" || exit 1
+
+run "$FORJA" tool read_file --args '{"path":"a.txt"}'
+is "read_file exits 0" "$RC" 0
+contains "read_file numbers the lines" "$OUT" "     2	world"
+contains "read_file prints a hash" "$OUT" "hash "
+
+run "$FORJA" tool edit_file --args '{"path":"a.txt","old_string":"world","new_string":"there"}'
+is "edit_file exits 0" "$RC" 0
+is "edit_file changed the file" "$(cat "$W/a.txt")" "$(printf 'hello\nthere')"
+
+run "$FORJA" tool edit_file --args '{"path":"a.txt","old_string":"nowhere","new_string":"x"}'
+is "an edit whose old text is missing exits 1" "$RC" 1
+contains "and says so" "$OUT" "not found"
+
+run "$FORJA" tool write_file --args '{"path":".git/hooks/pre-commit","content":"echo pwned"}'
+is "a write to .git/hooks is refused: exit 5" "$RC" 5
+check "and nothing was written" test ! -e "$W/.git/hooks/pre-commit"
+
+run "$FORJA" tool write_file --args '{"path":"../outside.txt","content":"x"}'
+is "a write outside the workspace is refused: exit 5" "$RC" 5
+check "and nothing was written outside" test ! -e "$T_DIR/outside.txt"
+
+ln -s /etc "$W/etc-link"
+run "$FORJA" tool read_file --args '{"path":"etc-link/passwd"}'
+is "reading through a link out of the workspace is refused" "$RC" 5
+
+run "$FORJA" --sandbox read-only tool write_file --args '{"path":"b.txt","content":"x"}'
+is "read-only refuses writes: exit 5" "$RC" 5
+contains "read-only says so" "$OUT$ERR" "read-only"
+check "read-only wrote nothing" test ! -e "$W/b.txt"
+
+run "$FORJA" tool read_file --args '{"path":1}'
+is "arguments that do not fit the schema: exit 2" "$RC" 2
+contains "with the message the model would get" "$ERR" '`path`: expected string, got number'
+
+run "$FORJA" tool read_file --args '{"path":'
+is "malformed arguments: exit 2" "$RC" 2
+
+run "$FORJA" tool read_flie
+is "an unknown tool: exit 2" "$RC" 2
+contains "an unknown tool: a suggestion" "$ERR" "did you mean 'read_file'?"
+
+run sh -c "printf '%s' '{\"path\":\"new.txt\",\"content\":\"fresh\"}' | \"$FORJA\" --json tool write_file --args -"
+is "--args - reads stdin; --json" "$RC" 0
+is "--json: status ok" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" ok
+session=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"])')
+is "the file was written" "$(cat "$W/new.txt")" "fresh"
+
+run "$FORJA" tool write_file --session "$session" --args '{"path":"new.txt","content":"second"}'
+is "--session reuses a session" "$RC" 0
+is "both calls are in that session" "$(sql "select count(*) from audit where session_id='$session'")" 2
+is "the replaced content is kept for undo" "$(sql "select before from audit_changes c join audit a on a.id=c.audit_id where a.session_id='$session' and c.existed=1")" "b'fresh'"
+is "refusals are audited with status 2" "$(sql "select count(*) from audit where status=2")" 4
+
+run "$FORJA" tool read_file --session nosuchsession --args '{"path":"a.txt"}'
+contains "an unknown session is a warning, the call still runs" "$ERR" "no session 'nosuchsession'"
+is "an unknown session: the call ran" "$RC" 0
+
+run "$FORJA" tool list_dir
+is "list_dir with no arguments" "$RC" 0
+contains "list_dir shows .git without entering it" "$OUT" ".git/"
+lacks "list_dir never lists .git's content" "$OUT" ".git/HEAD"
+
+done_testing

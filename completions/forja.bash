@@ -4,24 +4,30 @@
 # of its own, set _forja_opts_<name> (dashes in the name become underscores).
 # Options that take a value go in _forja_value_opts as well.
 
-_forja_commands="bootstrap exec models doctor help"
+_forja_commands="bootstrap exec models doctor contracts tool help"
 
 # Options before the command only.
-_forja_global_opts="-C --version"
+_forja_global_opts="-C --version --sandbox"
 # Options every command accepts, before or after its name.
 _forja_common_opts="--json --color -q --quiet -v --verbose -h --help"
 # Options before the command and after the commands that talk to a model.
 _forja_provider_opts="--provider --model --base-url"
 # The built-in providers (more may be defined in the config).
 _forja_providers="openai anthropic ollama llamacpp lmstudio vllm openrouter"
+# The values of --sandbox.
+_forja_sandbox_modes="read-only workspace-write danger-full-access"
+# The subcommands of contracts.
+_forja_contracts_subcommands="list show check"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
 _forja_opts_exec="--no-context $_forja_provider_opts"
 _forja_opts_models="$_forja_provider_opts"
 _forja_opts_doctor="$_forja_provider_opts"
+_forja_opts_contracts=""
+_forja_opts_tool="--args --session --sandbox"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
-_forja_value_opts="-C --color --budget --provider --model --base-url"
+_forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --args --session"
 
 # Set _forja_cmd to the command on the line before word $1 (empty when there
 # is none yet) and _forja_cmd_index to its position.
@@ -64,6 +70,47 @@ _forja_find_command()
 			_forja_cmd=$w _forja_cmd_index=$i
 			return
 			;;
+		esac
+		i=$((i + 1))
+	done
+}
+
+# The names of the contracts forja loads: the first column of
+# `forja contracts list`, run with the forja on the command line.
+_forja_contract_names()
+{
+	local prog=${COMP_WORDS[0]} line
+	case $prog in
+	\~/*) prog=$HOME/${prog#\~/} ;;
+	esac
+	"$prog" contracts list 2>/dev/null | while read -r line; do
+		printf '%s\n' "${line%% *}"
+	done
+}
+
+# Set the array _forja_args to the operands between the command and word $1,
+# options and their values left out.
+_forja_operands()
+{
+	local i=$((_forja_cmd_index + 1)) w
+	_forja_args=()
+	while [ "$i" -lt "$1" ]; do
+		w=${COMP_WORDS[i]}
+		case $w in
+		--*=*) ;;
+		-*)
+			case " $_forja_value_opts " in
+			*" $w "*)
+				if [ "${COMP_WORDS[i + 1]-}" = "=" ]; then
+					i=$((i + 2))
+				else
+					i=$((i + 1))
+				fi
+				;;
+			esac
+			;;
+		=) ;;
+		*) _forja_args+=("$w") ;;
 		esac
 		i=$((i + 1))
 	done
@@ -118,7 +165,15 @@ _forja()
 		_forja_reply -P "$pfx" -W "$_forja_providers" -- "$cur"
 		return 0
 		;;
-	--budget | --model | --base-url)
+	--sandbox)
+		_forja_reply -P "$pfx" -W "$_forja_sandbox_modes" -- "$cur"
+		return 0
+		;;
+	--args)
+		_forja_reply -P "$pfx" -W "-" -- "$cur"
+		return 0
+		;;
+	--budget | --model | --base-url | --session)
 		return 0
 		;;
 	esac
@@ -138,17 +193,35 @@ _forja()
 		_forja_reply -W "$opts $_forja_common_opts" -- "$cur"
 		;;
 	*)
-		# forja help COMMAND
-		if [ "$_forja_cmd" = help ]; then
-			local i n=0
-			for ((i = _forja_cmd_index + 1; i < COMP_CWORD; i++)); do
-				case ${COMP_WORDS[i]} in
-				-*) ;;
-				*) n=$((n + 1)) ;;
-				esac
-			done
+		local n
+		_forja_operands "$COMP_CWORD"
+		n=${#_forja_args[@]}
+		case $_forja_cmd in
+		help)
+			# forja help COMMAND
 			[ "$n" -eq 0 ] && _forja_reply -W "$_forja_commands" -- "$cur"
-		fi
+			;;
+		contracts)
+			# forja contracts list | show NAME | check [PATH...]
+			if [ "$n" -eq 0 ]; then
+				_forja_reply -W "$_forja_contracts_subcommands" -- "$cur"
+			else
+				case ${_forja_args[0]} in
+				show)
+					[ "$n" -eq 1 ] && _forja_reply -W "$(_forja_contract_names)" -- "$cur"
+					;;
+				check)
+					compopt -o filenames 2>/dev/null
+					_forja_reply -f -- "$cur"
+					;;
+				esac
+			fi
+			;;
+		tool)
+			# forja tool NAME
+			[ "$n" -eq 0 ] && _forja_reply -W "$(_forja_contract_names)" -- "$cur"
+			;;
+		esac
 		;;
 	esac
 	return 0

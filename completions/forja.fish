@@ -8,12 +8,14 @@ set -l forja_commands \
     'exec	send one prompt to the model and stream the answer' \
     'models	list the models the provider offers' \
     'doctor	check config, provider, key, reachability and sandbox support' \
+    'contracts	list, show and check the tool contracts' \
+    'tool	run one tool call as the agent would' \
     'help	show help for forja or for one command'
 
 # Print the command on the command line before the cursor, then the words
 # after it, one a line; fail when there is no command yet.  Skips the
 # options before the command and the values of -C, --color, --provider,
-# --model and --base-url.
+# --model, --base-url and --sandbox.
 function __forja_parse
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -30,7 +32,7 @@ function __forja_parse
                 case --
                     set dashdash 1
                     continue
-                case -C --color --provider --model --base-url '-[!-]*C'
+                case -C --color --provider --model --base-url --sandbox '-[!-]*C'
                     set skip 1
                     continue
                 case '-*'
@@ -68,7 +70,51 @@ function __forja_help_needs_topic
     return 0
 end
 
-# forja takes no file names.
+# The operands after the command on the command line (the command's own
+# options and their values left out), one a line.
+function __forja_operands
+    set -l words (__forja_parse); or return 1
+    set -l skip 0
+    for w in $words[2..-1]
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case --color --args --session --sandbox --provider --model --base-url --budget
+                set skip 1
+            case '-*'
+            case '*'
+                printf '%s\n' $w
+        end
+    end
+end
+
+# True after `forja COMMAND` followed by exactly the operands in argv.
+function __forja_operands_are
+    __forja_using_command $argv[1]; or return 1
+    set -l want $argv
+    set -e want[1]
+    set -l ops (__forja_operands)
+    test "$ops" = "$want"
+end
+
+# True after `forja contracts check`.
+function __forja_contracts_check
+    __forja_using_command contracts; or return 1
+    set -l ops (__forja_operands)
+    test "$ops[1]" = check
+end
+
+# The names of the contracts forja loads: the first column of
+# `forja contracts list`, run with the forja on the command line.
+function __forja_contract_names
+    set -l prog (commandline -opc)[1]
+    set prog (string replace -r '^~/' "$HOME/" -- $prog)
+    $prog contracts list 2>/dev/null | string replace -r ' .*' ''
+end
+
+# forja takes no file names (but `forja contracts check` does).
 complete -c forja -f
 
 # The commands, and the command names after `forja help`.
@@ -82,6 +128,10 @@ end
 complete -c forja -n __forja_no_command -s C -x -a '(__fish_complete_directories)' \
     -d 'run as if forja was started in DIR'
 complete -c forja -n __forja_no_command -l version -d 'print the version and exit'
+
+# Before the command, and after tool.
+complete -c forja -n '__forja_no_command; or __forja_using_command tool' -l sandbox -x \
+    -a 'read-only workspace-write danger-full-access' -d 'what tool calls may do'
 
 # Options every command accepts, before or after its name.
 complete -c forja -l json -d 'machine-readable JSON output'
@@ -106,3 +156,21 @@ complete -c forja -n '__forja_using_command bootstrap' -l no-cache \
 # exec
 complete -c forja -n '__forja_using_command exec' -l no-context \
     -d 'do not send the project context'
+
+# contracts
+complete -c forja -n '__forja_operands_are contracts' -a list \
+    -d 'list the contracts loaded (the default)'
+complete -c forja -n '__forja_operands_are contracts' -a show \
+    -d 'print the tool definition the model sees'
+complete -c forja -n '__forja_operands_are contracts' -a check \
+    -d 'check the loaded contracts or the files given'
+complete -c forja -n '__forja_operands_are contracts show' -a '(__forja_contract_names)' \
+    -d 'tool contract'
+complete -c forja -n __forja_contracts_check -F
+
+# tool
+complete -c forja -n '__forja_operands_are tool' -a '(__forja_contract_names)' -d 'tool'
+complete -c forja -n '__forja_using_command tool' -l args -x -a - \
+    -d 'the arguments, a JSON object; - reads standard input'
+complete -c forja -n '__forja_using_command tool' -l session -x \
+    -d 'record the call in this existing session'

@@ -70,8 +70,8 @@ const struct opt_spec cmd_global_options[] = {
 void cmd_print_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: forja [-C DIR] [--provider NAME] [--model MODEL] [--base-url URL] [--json]\n"
-		"             [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
+		"usage: forja [-C DIR] [--sandbox MODE] [--provider NAME] [--model MODEL]\n"
+		"             [--base-url URL] [--json] [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
 		"\n"
 		"forja is a terminal coding agent: it reads the repository it runs in,\n"
 		"talks to an LLM and runs the model's tool calls under contracts in a sandbox.\n"

@@ -93,32 +93,46 @@ static int unknown_tool(const struct app *app, const struct contract_set *set, c
 	return EXIT_USAGE;
 }
 
-/* The call's record: its own session unless one was named. */
-static void audit(const struct app *app, const char *session, const char *tool, const cJSON *args,
-		  const struct tool_result *r, long long duration, char used[33], long long *row)
+/* Open the audit and settle the session before the call: a session named
+ * but unknown is a usage error, found before anything runs.  A database
+ * that cannot be opened is a warning: the call runs unrecorded. */
+static int audit_open(const struct app *app, const char *session, struct store **st,
+		      char used[33], struct ferr *e)
 {
-	struct store *st = NULL;
-	struct ferr e = FERR_INIT;
 	const char *db = getenv("FORJA_DB");
-	char *argtext = cJSON_PrintUnformatted(args);
-	struct store_change *changes = xcalloc(r->nchanges + 1, sizeof *changes);
+	struct ferr we = FERR_INIT;
 	bool exists = false;
 
-	*row = -1;
 	used[0] = '\0';
-	if (store_open(db && *db ? db : NULL, &st, &e) != 0)
-		goto warn;
-	if (session) {
-		if (store_session_exists(st, session, &exists, &e) != 0)
-			goto warn;
-		if (!exists) {
-			ferr_set(&e, FERR_USAGE, "no session '%s' in %s", session, store_path(st));
-			goto warn;
-		}
-		snprintf(used, 33, "%s", session);
-	} else if (store_session_new(st, "tool", app->cwd, used, &e) != 0) {
-		goto warn;
+	if (store_open(db && *db ? db : NULL, st, &we) != 0) {
+		if (app->verbosity >= 0)
+			fprintf(stderr, "forja: warning: the call will not be in the audit: %s\n", we.msg);
+		*st = NULL;
+		return 0;
 	}
+	if (!session)
+		return 0;
+	if (store_session_exists(*st, session, &exists, e) != 0)
+		return -1;
+	if (!exists)
+		return ferr_set(e, FERR_USAGE, "tool: no session '%s' in %s", session, store_path(*st));
+	snprintf(used, 33, "%s", session);
+	return 0;
+}
+
+/* The call's record, in the session settled by audit_open() or a new one. */
+static void audit(const struct app *app, struct store *st, const char *tool, const cJSON *args,
+		  const struct tool_result *r, long long duration, char used[33], long long *row)
+{
+	struct ferr e = FERR_INIT;
+	char *argtext = cJSON_PrintUnformatted(args);
+	struct store_change *changes = xcalloc(r->nchanges + 1, sizeof *changes);
+
+	*row = -1;
+	if (!st)
+		goto out;
+	if (!used[0] && store_session_new(st, "tool", app->cwd, used, &e) != 0)
+		goto warn;
 	for (size_t i = 0; i < r->nchanges; i++) {
 		changes[i].path = r->changes[i].path;
 		changes[i].existed = r->changes[i].existed;
@@ -127,7 +141,7 @@ static void audit(const struct app *app, const char *session, const char *tool, 
 		changes[i].before_len = r->changes[i].before.len;
 	}
 	struct store_audit a = {
-		used, tool, argtext ? argtext : "{}", app->sandbox_name, "none", (int)r->status,
+		used, tool, argtext ? argtext : "{}", app->sandbox_name, "user", (int)r->status,
 		r->output.len, (unsigned long long)duration, changes, r->nchanges,
 	};
 	if (store_audit_add(st, &a, row, &e) == 0)
@@ -136,7 +150,6 @@ warn:
 	if (app->verbosity >= 0)
 		fprintf(stderr, "forja: warning: the call is not in the audit: %s\n", e.msg);
 out:
-	store_close(st);
 	free(changes);
 	free(argtext);
 }
@@ -151,6 +164,7 @@ int cmd_tool(struct app *app, int argc, char **argv)
 	struct contract_set set;
 	struct pathpol ws = { -1, NULL, false };
 	struct tool_result r;
+	struct store *store = NULL;
 	cJSON *args = NULL;
 	char *root = NULL;
 	char used[33] = "";
@@ -224,6 +238,8 @@ int cmd_tool(struct app *app, int argc, char **argv)
 	root = bootstrap_project_root(app->cwd);
 	if (pathpol_open_root(root ? root : app->cwd, &ws, &e) != 0)
 		goto fail;
+	if (audit_open(app, session, &store, used, &e) != 0)
+		goto fail;
 
 	struct tool_ctx ctx = { 0 };
 	ctx.ws = &ws;
@@ -233,7 +249,7 @@ int cmd_tool(struct app *app, int argc, char **argv)
 	long long t0 = now_ms();
 	if (fn(&ctx, args, &r, &e) != 0)
 		goto fail;
-	audit(app, session, name, args, &r, now_ms() - t0, used, &row);
+	audit(app, store, name, args, &r, now_ms() - t0, used, &row);
 
 	if (app->json) {
 		struct buf j = BUF_INIT;
@@ -268,6 +284,7 @@ fail:
 	rc = ferr_exit_code(e.cls);
 out:
 	tool_result_release(&r);
+	store_close(store);
 	pathpol_release(&ws);
 	cJSON_Delete(args);
 	contract_set_release(&set);

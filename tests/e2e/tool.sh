@@ -64,9 +64,10 @@ is "both calls are in that session" "$(sql "select count(*) from audit where ses
 is "the replaced content is kept for undo" "$(sql "select before from audit_changes c join audit a on a.id=c.audit_id where a.session_id='$session' and c.existed=1")" "b'fresh'"
 is "refusals are audited with status 2" "$(sql "select count(*) from audit where status=2")" 4
 
-run "$FORJA" tool read_file --session nosuchsession --args '{"path":"a.txt"}'
-contains "an unknown session is a warning, the call still runs" "$ERR" "no session 'nosuchsession'"
-is "an unknown session: the call ran" "$RC" 0
+run "$FORJA" tool write_file --session nosuchsession --args '{"path":"c.txt","content":"x"}'
+is "an unknown session is a usage error" "$RC" 2
+contains "naming the session" "$ERR" "no session 'nosuchsession'"
+check "and nothing ran" test ! -e "$W/c.txt"
 
 run "$FORJA" tool list_dir
 is "list_dir with no arguments" "$RC" 0

@@ -109,6 +109,8 @@ check-asan: deps
 
 bench: all
 	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/bootstrap
+	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/stream
+	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/tools
 
 fuzz:
 	@mkdir -p build-fuzz

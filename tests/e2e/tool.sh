@@ -74,4 +74,20 @@ is "list_dir with no arguments" "$RC" 0
 contains "list_dir shows .git without entering it" "$OUT" ".git/"
 lacks "list_dir never lists .git's content" "$OUT" ".git/HEAD"
 
+printf 'build/\n' > "$W/.gitignore"
+mkdir -p "$W/build" "$W/src"
+printf 'needle in build\n' > "$W/build/out.txt"
+printf 'int needle = 1;\n' > "$W/src/x.c"
+run "$FORJA" tool grep --args '{"pattern":"needle"}'
+is "grep exits 0" "$RC" 0
+contains "grep finds the match" "$OUT" "src/x.c:1:int needle = 1;"
+lacks "grep honours .gitignore" "$OUT" "build/out.txt"
+run "$FORJA" tool grep --args '{"pattern":"("}'
+is "grep with a bad pattern fails: exit 1" "$RC" 1
+run "$FORJA" tool glob --args '{"pattern":"**/*.c"}'
+is "glob exits 0" "$RC" 0
+contains "glob finds the file" "$OUT" "src/x.c"
+run "$FORJA" tool grep --args '{"pattern":"x","path":"../"}'
+is "grep outside the workspace is refused" "$RC" 5
+
 done_testing

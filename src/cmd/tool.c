@@ -38,7 +38,7 @@ static const struct {
 } builtins[] = {
 	{ "read_file", tool_read_file }, { "write_file", tool_write_file },
 	{ "edit_file", tool_edit_file }, { "list_dir", tool_list_dir },
-	{ "glob", tool_glob }, { "grep", tool_grep },
+	{ "glob", tool_glob }, { "grep", tool_grep }, { "apply_patch", tool_apply_patch },
 };
 
 static tool_fn builtin_fn(const char *name)

@@ -90,4 +90,18 @@ contains "glob finds the file" "$OUT" "src/x.c"
 run "$FORJA" tool grep --args '{"pattern":"x","path":"../"}'
 is "grep outside the workspace is refused" "$RC" 5
 
+printf 'one\ntwo\nthree\n' > "$W/p.txt"
+patch=$(printf -- '--- a/p.txt\n+++ b/p.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n')
+run "$FORJA" tool apply_patch --args "$(python3 -c 'import json,sys; print(json.dumps({"patch": sys.argv[1] + "\n"}))' "$patch")"
+is "apply_patch exits 0" "$RC" 0
+is "apply_patch changed the file" "$(cat "$W/p.txt")" "$(printf 'one\nTWO\nthree')"
+bad=$(printf -- '--- a/p.txt\n+++ b/p.txt\n@@ -1,3 +1,3 @@\n one\n-nope\n+x\n three\n')
+run "$FORJA" tool apply_patch --args "$(python3 -c 'import json,sys; print(json.dumps({"patch": sys.argv[1] + "\n"}))' "$bad")"
+is "a patch whose context does not match fails: exit 1" "$RC" 1
+is "and leaves the file alone" "$(cat "$W/p.txt")" "$(printf 'one\nTWO\nthree')"
+hook=$(printf -- '--- /dev/null\n+++ b/.git/hooks/post-checkout\n@@ -0,0 +1 @@\n+echo pwned\n')
+run "$FORJA" tool apply_patch --args "$(python3 -c 'import json,sys; print(json.dumps({"patch": sys.argv[1] + "\n"}))' "$hook")"
+is "a patch into .git is refused: exit 5" "$RC" 5
+check "and no hook was created" test ! -e "$W/.git/hooks/post-checkout"
+
 done_testing

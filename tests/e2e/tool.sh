@@ -1,7 +1,10 @@
 #!/bin/sh
 # `forja tool`: one call run as the agent would, through the contract, the
 # path policy and the sandbox mode, recorded in the audit.
-. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+# the shipped contracts, whichever build dir the binary comes from
+export FORJA_CONTRACTS_DIR="$ROOT/contracts"
 
 db="$XDG_STATE_HOME/forja/forja.db"
 sql() { python3 -c "import sqlite3,sys; c=sqlite3.connect('$db'); print('|'.join(str(x) for r in c.execute(sys.argv[1]).fetchall() for x in r))" "$1"; }

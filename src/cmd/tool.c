@@ -15,10 +15,12 @@
 #include "forja/bootstrap.h"
 #include "forja/cmd.h"
 #include "forja/contract.h"
+#include "forja/jail.h"
 #include "forja/json.h"
 #include "forja/pathpol.h"
 #include "forja/store.h"
 #include "forja/tools.h"
+#include "forja/utf8.h"
 
 #define ARGS_STDIN_MAX (1024 * 1024)
 
@@ -47,6 +49,197 @@ static tool_fn builtin_fn(const char *name)
 		if (strcmp(builtins[i].name, name) == 0)
 			return builtins[i].fn;
 	return NULL;
+}
+
+static void push(const char ***list, size_t *n, const char *s)
+{
+	*list = xrealloc(*list, (*n + 2) * sizeof **list);
+	(*list)[(*n)++] = s;
+	(*list)[*n] = NULL;
+}
+
+static void add_output(struct buf *out, const char *what, const struct jail_output *o)
+{
+	if (!o->total)
+		return;
+	if (what)
+		buf_printf(out, "%s[%s]\n", out->len && out->data[out->len - 1] != '\n' ? "\n" : "", what);
+	if (o->cut) {
+		buf_add(out, o->data.data, o->cut_at);
+		buf_printf(out, "%s[… %llu bytes cut …]\n", o->cut_at && o->data.data[o->cut_at - 1] != '\n' ? "\n" : "",
+			   (unsigned long long)o->cut);
+		buf_add(out, o->data.data + o->cut_at, o->data.len - o->cut_at);
+	} else {
+		buf_add(out, buf_cstr(&o->data), o->data.len);
+	}
+}
+
+/* A command — a command contract's expanded argv, or the run tool's —
+ * under the jail, with what the contract declares and nothing more. */
+static int run_jailed(const struct app *app, const struct contract *c, char *const *argv,
+		      const char *root, long timeout_ms, struct tool_result *r, struct ferr *e)
+{
+	struct jail_spec s;
+	struct jail_result res;
+	struct jail_caps caps;
+	const char **ro = NULL, **rw = NULL, **hide = NULL, **env = NULL;
+	size_t nro = 0, nrw = 0, nhide = 0, nenv = 0;
+	struct buf *paths = xcalloc(c->effects.nread + c->effects.nwrite + 1, sizeof *paths);
+	size_t np = 0;
+	struct buf cfgdir = BUF_INIT, statedir = BUF_INIT, clean = BUF_INIT;
+	const char *xdg_c = getenv("XDG_CONFIG_HOME"), *xdg_s = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int rc = -1;
+
+	memset(&s, 0, sizeof s);
+	memset(&res, 0, sizeof res);
+	memset(&caps, 0, sizeof caps);
+	/* The project is visible already.  It is writable when the contract
+	 * may write anywhere in it (the jail cannot make only part of it
+	 * writable), else it is bound read-only; paths outside it are added
+	 * read-only or writable as declared. */
+	bool writes_project = false;
+	size_t rootlen = strlen(root);
+	for (size_t i = 0; i < c->effects.nread + c->effects.nwrite; i++) {
+		bool w = i >= c->effects.nread;
+		const char *p = w ? c->effects.write[i - c->effects.nread] : c->effects.read[i];
+		struct buf *b = &paths[np];
+		if (contract_resolve_path(p, root, b, e) != 0)
+			goto out;
+		while (b->len > 1 && (b->data[b->len - 1] == '/' ||
+				      (b->len >= 2 && strcmp(b->data + b->len - 2, "/.") == 0)))
+			buf_truncate(b, b->data[b->len - 1] == '/' ? b->len - 1 : b->len - 2);
+		bool inside = strncmp(b->data, root, rootlen) == 0 &&
+			      (b->data[rootlen] == '\0' || b->data[rootlen] == '/');
+		np++;
+		if (inside) {
+			writes_project |= w;
+			continue;
+		}
+		push(w ? &rw : &ro, w ? &nrw : &nro, b->data);
+	}
+	if (!writes_project)
+		push(&ro, &nro, root);
+	/* forja's own files are never visible to a tool */
+	if (xdg_c && *xdg_c == '/')
+		buf_printf(&cfgdir, "%s/forja", xdg_c);
+	else if (home)
+		buf_printf(&cfgdir, "%s/.config/forja", home);
+	if (xdg_s && *xdg_s == '/')
+		buf_printf(&statedir, "%s/forja", xdg_s);
+	else if (home)
+		buf_printf(&statedir, "%s/.local/state/forja", home);
+	if (cfgdir.len)
+		push(&hide, &nhide, cfgdir.data);
+	if (statedir.len)
+		push(&hide, &nhide, statedir.data);
+	/* only what the contract lists, and never a secret (the jail drops
+	 * those again) */
+	for (size_t i = 0; i < c->nenv; i++) {
+		const char *v = getenv(c->env[i]);
+		if (!v)
+			continue;
+		struct buf *kv = xcalloc(1, sizeof *kv);
+		buf_printf(kv, "%s=%s", c->env[i], v);
+		push(&env, &nenv, buf_steal(kv));
+		free(kv);
+	}
+	if (!env)
+		push(&env, &nenv, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
+	jail_probe(&caps);
+	s.argv = (const char *const *)argv;
+	s.workspace = root;
+	s.ro_paths = ro;
+	s.rw_paths = rw;
+	s.hide_paths = hide;
+	s.env = env;
+	s.network = c->effects.network;
+	s.timeout_ms = timeout_ms;
+	s.max_output_bytes = (uint64_t)c->limits.max_output_bytes;
+	s.memory_bytes = (uint64_t)c->limits.memory_mb * 1024 * 1024;
+	s.max_file_bytes = (uint64_t)c->limits.max_file_bytes;
+	s.max_processes = (long)c->limits.max_processes;
+	s.cancel_fd = -1;
+	s.caps = &caps;
+	if (app->sandbox == SANDBOX_DANGER_FULL_ACCESS) {
+		/* the explicit, loud way to run where a layer is missing */
+		s.allow_missing = ~0u;
+		if (caps.why[0] && app->verbosity >= 0)
+			fprintf(stderr, "forja: warning: danger-full-access: running without:\n%s", caps.why);
+	}
+	if (jail_run(&s, &res, e) != 0) {
+		if (e->cls != FERR_DENIED)
+			goto out;
+		r->status = TOOL_DENIED;
+		buf_puts(&r->output, e->msg);
+		ferr_clear(e);
+		rc = 0;
+		goto out;
+	}
+	add_output(&r->output, NULL, &res.out);
+	add_output(&r->output, "stderr", &res.err);
+	if (r->output.len && r->output.data[r->output.len - 1] != '\n')
+		buf_putc(&r->output, '\n');
+	if (res.timed_out)
+		buf_printf(&r->output, "[stopped: timed out after %ld ms]\n", timeout_ms);
+	else if (res.oom_killed)
+		buf_puts(&r->output, "[stopped: out of memory]\n");
+	else if (res.output_killed)
+		buf_puts(&r->output, "[stopped: far too much output]\n");
+	else if (res.exec_errno)
+		buf_printf(&r->output, "[could not run %s: %s]\n", argv[0], strerror(res.exec_errno));
+	else if (res.signal)
+		buf_printf(&r->output, "[killed by signal %d]\n", res.signal);
+	else
+		buf_printf(&r->output, "[exit %d]\n", res.exit_code);
+	r->cut_bytes = res.out.cut + res.err.cut;
+	r->status = res.exit_code == 0 && !res.signal && !res.timed_out ? TOOL_OK : TOOL_FAILED;
+	/* what the model reads must be UTF-8 */
+	if (!utf8_is_valid(buf_cstr(&r->output), r->output.len)) {
+		utf8_sanitize(&clean, buf_cstr(&r->output), r->output.len);
+		buf_release(&r->output);
+		r->output = clean;
+		clean = (struct buf)BUF_INIT;
+	}
+	rc = 0;
+out:
+	jail_result_release(&res);
+	jail_caps_release(&caps);
+	for (size_t i = 0; i < np; i++)
+		buf_release(&paths[i]);
+	free(paths);
+	for (size_t i = 0; i < nenv; i++)
+		free((char *)env[i]);
+	free(env);
+	free(ro);
+	free(rw);
+	free(hide);
+	buf_release(&cfgdir);
+	buf_release(&statedir);
+	buf_release(&clean);
+	return rc;
+}
+
+/* The run tool's argv: an array as given, a string through sh -c. */
+static char **run_argv(const cJSON *args, size_t *argc)
+{
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(args, "command"), *item;
+	char **argv;
+	size_t n = 0;
+
+	if (cJSON_IsString(cmd)) {
+		argv = xcalloc(4, sizeof *argv);
+		argv[0] = xstrdup("sh");
+		argv[1] = xstrdup("-c");
+		argv[2] = xstrdup(cmd->valuestring);
+		*argc = 3;
+		return argv;
+	}
+	argv = xcalloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof *argv);
+	cJSON_ArrayForEach(item, cmd)
+		argv[n++] = xstrdup(item->valuestring);
+	*argc = n;
+	return argv;
 }
 
 static int read_all_stdin(struct buf *out, struct ferr *e)
@@ -224,14 +417,9 @@ int cmd_tool(struct app *app, int argc, char **argv)
 			 problems.data);
 		goto fail;
 	}
-	if (c->kind != CONTRACT_KIND_BUILTIN) {
-		ferr_set(&e, FERR_DENIED,
-			 "tool %s: command tools run only under the process jail, which this build "
-			 "cannot apply yet; nothing was run", name);
-		goto fail;
-	}
-	tool_fn fn = builtin_fn(name);
-	if (!fn) {
+	bool jailed = c->kind == CONTRACT_KIND_COMMAND || strcmp(name, "run") == 0;
+	tool_fn fn = jailed ? NULL : builtin_fn(name);
+	if (!jailed && !fn) {
 		ferr_set(&e, FERR_DENIED, "tool %s: this build has no built-in tool of that name; nothing was run",
 			 name);
 		goto fail;
@@ -248,8 +436,33 @@ int cmd_tool(struct app *app, int argc, char **argv)
 	ctx.max_output_bytes = (uint64_t)c->limits.max_output_bytes;
 	ctx.max_file_bytes = (uint64_t)c->limits.max_file_bytes;
 	long long t0 = now_ms();
-	if (fn(&ctx, args, &r, &e) != 0)
+	if (jailed) {
+		char **cargv = NULL;
+		size_t cargc = 0;
+		long timeout = (long)c->limits.timeout_ms;
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(args, "timeout_ms");
+		if (c->kind == CONTRACT_KIND_COMMAND) {
+			if (contract_expand_argv(c, args, &cargv, &cargc, &e) != 0)
+				goto fail;
+		} else {
+			cargv = run_argv(args, &cargc);
+			if (cJSON_IsNumber(t) && t->valuedouble >= 1 && t->valuedouble < (double)timeout)
+				timeout = (long)t->valuedouble;
+		}
+		int jrc = 0;
+		if (ctx.read_only) {
+			/* the jail's project is writable: it cannot enforce read-only */
+			r.status = TOOL_DENIED;
+			buf_puts(&r.output, "the sandbox is read-only: commands cannot run in it");
+		} else {
+			jrc = run_jailed(app, c, cargv, ws.root, timeout, &r, &e);
+		}
+		contract_argv_free(cargv, cargc);
+		if (jrc != 0)
+			goto fail;
+	} else if (fn(&ctx, args, &r, &e) != 0) {
 		goto fail;
+	}
 	audit(app, store, name, args, &r, now_ms() - t0, used, &row);
 
 	if (app->json) {

@@ -107,4 +107,64 @@ run "$FORJA" tool apply_patch --args "$(python3 -c 'import json,sys; print(json.
 is "a patch into .git is refused: exit 5" "$RC" 5
 check "and no hook was created" test ! -e "$W/.git/hooks/post-checkout"
 
+# run: a command under the jail
+run "$FORJA" tool run --args '{"command":"echo made > made.txt; echo out"}'
+is "run exits 0 for a command that succeeded" "$RC" 0
+contains "run shows the output" "$OUT" "out"
+contains "run shows how it ended" "$OUT" "[exit 0]"
+is "run may write in the project" "$(cat "$W/made.txt")" "made"
+run "$FORJA" tool run --args '{"command":["false"]}'
+is "run of a failing command exits 1" "$RC" 1
+run "$FORJA" tool run --args '{"command":"sleep 10","timeout_ms":300}'
+contains "run stops a command at its timeout" "$OUT" "timed out"
+run "$FORJA" tool run --args '{"command":"echo hacked > .git/config"}'
+check "run cannot write .git" test "$(grep -c hacked "$W/.git/config")" = 0
+mkdir -p "$HOME/.ssh" && printf 'PRIVATE-KEY-CANARY\n' > "$HOME/.ssh/id_test"
+run "$FORJA" tool run --args "{\"command\":\"cat $HOME/.ssh/id_test 2>&1; cat $XDG_STATE_HOME/forja/forja.db 2>&1 | head -c 100\"}"
+lacks "run cannot read the home directory" "$OUT" "PRIVATE-KEY-CANARY"
+lacks "run cannot read forja's database" "$OUT" "SQLite format"
+OPENAI_API_KEY=sk-canary-0123456789 run "$FORJA" tool run --args '{"command":"env"}'
+lacks "no API key reaches a command" "$OUT" "sk-canary"
+run "$FORJA" tool run --args '{"command":"echo x > /tmp/forja-escape-canary; echo x > '"$T_DIR"'/outside"}'
+check "run cannot write outside the project" test ! -e "$T_DIR/outside"
+run "$FORJA" --sandbox read-only tool run --args '{"command":"true"}'
+is "read-only refuses commands: exit 5" "$RC" 5
+
+# a command contract of the user's: argv from the arguments, no shell, and
+# a project it does not declare writing stays read-only
+mkdir -p "$XDG_CONFIG_HOME/forja/contracts"
+cat > "$XDG_CONFIG_HOME/forja/contracts/count.json" <<'JSON'
+{
+	"forja_contract": 1,
+	"name": "count_lines",
+	"description": "Count the lines of a file.",
+	"kind": "command",
+	"input_schema": { "type": "object", "properties": { "file": { "type": "string" } },
+			  "required": ["file"], "additionalProperties": false },
+	"argv": ["wc", "-l", "--", "{file}"],
+	"effects": { "read": ["."], "write": [], "exec": true, "network": false },
+	"limits": { "timeout_ms": 5000, "memory_mb": 256, "max_processes": 16 },
+	"approval": "none"
+}
+JSON
+run "$FORJA" tool count_lines --args '{"file":"p.txt"}'
+is "a command contract runs" "$RC" 0
+contains "with its argument as one argv element" "$OUT" "3 p.txt"
+run "$FORJA" tool count_lines --args '{"file":"p.txt; touch pwned"}'
+check "a hostile argument stays one argument" test ! -e "$W/pwned"
+cat > "$XDG_CONFIG_HOME/forja/contracts/scribble.json" <<'JSON'
+{
+	"forja_contract": 1,
+	"name": "scribble",
+	"description": "Tries to write although it declares no write.",
+	"kind": "command",
+	"input_schema": { "type": "object", "properties": {}, "additionalProperties": false },
+	"argv": ["sh", "-c", "echo x > scribbled.txt"],
+	"effects": { "read": ["."], "write": [], "exec": true, "network": false },
+	"approval": "none"
+}
+JSON
+run "$FORJA" tool scribble
+check "a contract without write effects cannot write the project" test ! -e "$W/scribbled.txt"
+
 done_testing

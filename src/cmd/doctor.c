@@ -23,6 +23,7 @@
 #include "forja/cmd.h"
 #include "forja/config.h"
 #include "forja/http.h"
+#include "forja/jail.h"
 #include "forja/provider.h"
 #include "forja/store.h"
 
@@ -116,6 +117,23 @@ static void check_sandbox(struct report *r)
 		line(r, OK, "user namespaces", "allowed (max %ld)", n);
 	else
 		line(r, WARN, "user namespaces", "not allowed here");
+	/* the jail's own trial run: what a command tool really gets here */
+	struct jail_caps caps;
+	struct buf layers = BUF_INIT;
+	jail_probe(&caps);
+	jail_layers_describe(caps.layers, &layers);
+	line(r, caps.why[0] ? WARN : OK, "process jail", "layers: %s", buf_cstr(&layers));
+	for (char *w = caps.why; *w;) {
+		char *nl = strchr(w, '\n');
+		if (nl)
+			*nl = '\0';
+		line(r, WARN, "process jail", "missing %s", w);
+		if (!nl)
+			break;
+		w = nl + 1;
+	}
+	buf_release(&layers);
+	jail_caps_release(&caps);
 #else
 	line(r, WARN, "sandbox", "this system is not Linux: Seatbelt support is not built yet");
 #endif

@@ -58,6 +58,7 @@ int app_common_option(struct app *app, int id, const char *value, struct ferr *e
 			if (strcmp(value, modes[i]) == 0) {
 				app->sandbox = (enum sandbox_mode)i;
 				app->sandbox_name = modes[i];
+				app->sandbox_given = true;
 				return 0;
 			}
 		const char *hint = opt_suggest(value, modes, 3);

@@ -12,7 +12,7 @@
 #include "forja/jsonc.h"
 
 static const char *const top_keys[] = {
-	"provider", "model", "providers", "timeouts", "retries", "ca_bundle",
+	"provider", "model", "providers", "timeouts", "retries", "ca_bundle", "sandbox",
 };
 static const char *const provider_keys[] = {
 	"type", "base_url", "model", "headers", "api_key_env", "api_key_file", "max_tokens",
@@ -152,6 +152,30 @@ static int load_doc(struct config *cfg, const struct jsonc_doc *doc, bool projec
 		return -1;
 	if (rc == 0)
 		set_str(&cfg->model, s);
+	if ((rc = jsonc_get_string(doc, root, "sandbox", &s, e)) < 0)
+		return -1;
+	if (rc == 0) {
+		static const char *const modes[] = { "read-only", "workspace-write", "danger-full-access" };
+		int rank = -1;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(s, modes[i]) == 0)
+				rank = i;
+		if (rank < 0)
+			return jsonc_error_at(doc, jsonc_member(root, "sandbox"), e,
+					      "\"sandbox\" must be \"read-only\", \"workspace-write\" or \"danger-full-access\", got \"%s\"",
+					      s);
+		/* a project may make it stricter, never looser */
+		int now = -1;
+		for (int i = 0; i < 3 && cfg->sandbox; i++)
+			if (strcmp(cfg->sandbox, modes[i]) == 0)
+				now = i;
+		if (now < 0)
+			now = 1;
+		if (project && rank > now)
+			warn(cfg, jsonc_name(doc), "sandbox");
+		else
+			set_str(&cfg->sandbox, s);
+	}
 	if (project) {
 		/* what a hostile repository could use against the user */
 		static const char *const loosen[] = { "provider", "providers", "ca_bundle" };
@@ -256,6 +280,7 @@ void config_release(struct config *cfg)
 {
 	free(cfg->provider);
 	free(cfg->model);
+	free(cfg->sandbox);
 	for (size_t i = 0; i < cfg->nproviders; i++) {
 		struct config_provider *p = &cfg->providers[i];
 		free(p->name);

@@ -31,6 +31,7 @@ struct app {
 	const char *base_url;     /* --base-url, or NULL */
 	enum sandbox_mode sandbox; /* --sandbox, default workspace-write */
 	const char *sandbox_name;
+	bool sandbox_given;       /* --sandbox was on the command line */
 };
 
 /* Option ids reserved for the common options (commands use ids below 1000). */

@@ -47,6 +47,7 @@ struct config {
 	int max_attempts;
 	long retry_base_ms, retry_max_delay_ms, retry_total_ms;
 	char *ca_bundle;
+	char *sandbox;         /* "read-only", "workspace-write", "danger-full-access", or NULL */
 	char **files;          /* the files read, in order */
 	size_t nfiles;
 	char **warnings;       /* for the person: ignored project settings */

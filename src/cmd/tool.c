@@ -14,6 +14,7 @@
 
 #include "forja/bootstrap.h"
 #include "forja/cmd.h"
+#include "forja/config.h"
 #include "forja/contract.h"
 #include "forja/jail.h"
 #include "forja/json.h"
@@ -425,6 +426,20 @@ int cmd_tool(struct app *app, int argc, char **argv)
 		goto fail;
 	}
 	root = bootstrap_project_root(app->cwd);
+	if (!app->sandbox_given) {
+		/* the config's mode, a project's only when stricter */
+		struct config cfg;
+		if (config_load(root, &cfg, &e) != 0)
+			goto fail;
+		if (app->verbosity >= 0)
+			for (size_t i = 0; i < cfg.nwarnings; i++)
+				fprintf(stderr, "forja: warning: %s\n", cfg.warnings[i]);
+		if (cfg.sandbox) {
+			struct ferr ignored = FERR_INIT;
+			app_common_option(app, APP_OPT_SANDBOX, cfg.sandbox, &ignored);
+		}
+		config_release(&cfg);
+	}
 	if (pathpol_open_root(root ? root : app->cwd, &ws, &e) != 0)
 		goto fail;
 	if (audit_open(app, session, &store, used, &e) != 0)

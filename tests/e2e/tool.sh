@@ -107,6 +107,18 @@ run "$FORJA" tool apply_patch --args "$(python3 -c 'import json,sys; print(json.
 is "a patch into .git is refused: exit 5" "$RC" 5
 check "and no hook was created" test ! -e "$W/.git/hooks/post-checkout"
 
+# the config's sandbox mode; a project may only make it stricter
+mkdir -p "$W/.forja"
+printf '{"sandbox": "read-only"}\n' > "$W/.forja/config.json"
+run "$FORJA" tool write_file --args '{"path":"cfg.txt","content":"x"}'
+is "a project's read-only sandbox applies" "$RC" 5
+run "$FORJA" --sandbox workspace-write tool write_file --args '{"path":"cfg.txt","content":"x"}'
+is "--sandbox overrides the config" "$RC" 0
+printf '{"sandbox": "danger-full-access"}\n' > "$W/.forja/config.json"
+run "$FORJA" tool read_file --args '{"path":"cfg.txt"}'
+contains "a project cannot loosen the sandbox" "$ERR" '"sandbox" is ignored'
+rm -rf "$W/.forja"
+
 # run: a command under the jail
 run "$FORJA" tool run --args '{"command":"echo made > made.txt; echo out"}'
 is "run exits 0 for a command that succeeded" "$RC" 0

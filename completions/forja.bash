@@ -4,7 +4,7 @@
 # of its own, set _forja_opts_<name> (dashes in the name become underscores).
 # Options that take a value go in _forja_value_opts as well.
 
-_forja_commands="bootstrap exec models doctor contracts tool help"
+_forja_commands="bootstrap exec models doctor contracts tool trust help"
 
 # Options before the command only.
 _forja_global_opts="-C --version --sandbox"
@@ -25,6 +25,7 @@ _forja_opts_models="$_forja_provider_opts"
 _forja_opts_doctor="$_forja_provider_opts"
 _forja_opts_contracts=""
 _forja_opts_tool="--args --session --sandbox"
+_forja_opts_trust="--revoke --list"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
 _forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --args --session"

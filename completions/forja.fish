@@ -10,6 +10,7 @@ set -l forja_commands \
     'doctor	check config, provider, key, reachability and sandbox support' \
     'contracts	list, show and check the tool contracts' \
     'tool	run one tool call as the agent would' \
+    'trust	trust this project'"'"'s own config and contracts, or stop' \
     'help	show help for forja or for one command'
 
 # Print the command on the command line before the cursor, then the words
@@ -174,3 +175,7 @@ complete -c forja -n '__forja_using_command tool' -l args -x -a - \
     -d 'the arguments, a JSON object; - reads standard input'
 complete -c forja -n '__forja_using_command tool' -l session -x \
     -d 'record the call in this existing session'
+
+# trust
+complete -c forja -n '__fish_seen_subcommand_from trust' -l revoke -d 'stop trusting this project'
+complete -c forja -n '__fish_seen_subcommand_from trust' -l list -d 'list the trusted projects'

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "forja/jsonc.h"
+#include "forja/trust.h"
+
+#include <unistd.h>
 
 static const char *const top_keys[] = {
 	"provider", "model", "providers", "timeouts", "retries", "ca_bundle", "sandbox",
@@ -36,7 +39,8 @@ static void warn(struct config *cfg, const char *file, const char *key)
 	struct buf b = BUF_INIT;
 
 	buf_printf(&b, "%s: \"%s\" is ignored: a project's config may only tighten settings "
-		       "(lower timeouts and retries, choose a model) until the project is trusted",
+		       "(lower timeouts and retries, choose a model) until the project is trusted "
+		       "('forja trust')",
 		   file, key);
 	cfg->warnings = xrealloc(cfg->warnings, (cfg->nwarnings + 1) * sizeof *cfg->warnings);
 	cfg->warnings[cfg->nwarnings++] = buf_steal(&b);
@@ -265,7 +269,9 @@ int config_load(const char *project_root, struct config *cfg, struct ferr *e)
 	if (project_root) {
 		buf_reset(&p);
 		buf_printf(&p, "%s/.forja/config.json", project_root);
-		if (load_layer(cfg, p.data, true, e) != 0)
+		/* a trusted project's file is read like the user's own */
+		bool trusted = access(p.data, F_OK) == 0 && trust_is_trusted(project_root);
+		if (load_layer(cfg, p.data, !trusted, e) != 0)
 			goto out;
 	}
 	rc = 0;

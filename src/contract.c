@@ -5,6 +5,7 @@
  * The checks collect every problem of a file instead of stopping at the
  * first, so that `forja contracts check` shows them all at once.
  */
+#include "forja/trust.h"
 #include "forja/contract.h"
 
 #include <ctype.h>
@@ -1447,10 +1448,17 @@ int contract_set_load(const char *cwd, struct contract_set *set, struct buf *pro
 		struct buf dir = BUF_INIT, note = BUF_INIT;
 		buf_printf(&dir, "%s/.forja/contracts", root);
 		size_t n = count_contracts(dir.data);
-		if (n) {
+		if (n && trust_is_trusted(root)) {
+			if (load_dir(set, dir.data, CONTRACT_SOURCE_PROJECT, problems, &had_problems,
+				     e) != 0) {
+				buf_release(&dir);
+				free(root);
+				goto fail;
+			}
+		} else if (n) {
 			char *shown = utf8_path_dup(dir.data, dir.len);
 			buf_printf(&note, "the project has %zu contract%s in %s that %s not "
-					  "loaded until the project is trusted",
+					  "loaded until the project is trusted ('forja trust')",
 				   n, n == 1 ? "" : "s", shown, n == 1 ? "is" : "are");
 			list_push(&set->notes, &set->nnotes, buf_steal(&note));
 			free(shown);

@@ -67,6 +67,12 @@ static const char *const migrations[] = {
 	"  before BLOB NOT NULL,"        /* the previous content, for undo */
 	"  PRIMARY KEY (audit_id, seq)"
 	");",
+	/* 3: the projects the user trusts (forja trust): their own config may
+	 * loosen settings and their contracts are loaded. */
+	"CREATE TABLE trusted_projects ("
+	"  root TEXT PRIMARY KEY,"
+	"  trusted_at INTEGER NOT NULL"
+	");",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
@@ -764,4 +770,58 @@ out:
 	sqlite3_finalize(row);
 	sqlite3_finalize(change);
 	return rc;
+}
+
+int store_trust_get(struct store *st, const char *root, bool *trusted, struct ferr *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	int step;
+
+	*trusted = false;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM trusted_projects WHERE root = ?1", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return db_fail(st, e, "cannot prepare a statement");
+	sqlite3_bind_text(stmt, 1, root, -1, SQLITE_STATIC);
+	step = sqlite3_step(stmt);
+	*trusted = step == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(st, e, "cannot read the trusted projects");
+	return 0;
+}
+
+int store_trust_set(struct store *st, const char *root, bool trusted, struct ferr *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db,
+			       trusted ? "INSERT OR REPLACE INTO trusted_projects (root, trusted_at) VALUES (?1, ?2)"
+				       : "DELETE FROM trusted_projects WHERE root = ?1",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_fail(st, e, "cannot prepare a statement");
+	sqlite3_bind_text(stmt, 1, root, -1, SQLITE_STATIC);
+	if (trusted)
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	rc = write_one(st, stmt, "cannot record the trust", e);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int store_trust_list(struct store *st, struct buf *out, struct ferr *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	int step;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT root FROM trusted_projects ORDER BY root", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return db_fail(st, e, "cannot prepare a statement");
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		buf_puts(out, (const char *)sqlite3_column_text(stmt, 0));
+		buf_putc(out, '\n');
+	}
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_DONE)
+		return db_fail(st, e, "cannot read the trusted projects");
+	return 0;
 }

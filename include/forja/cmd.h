@@ -48,6 +48,7 @@ int cmd_exec(struct app *app, int argc, char **argv);
 int cmd_models(struct app *app, int argc, char **argv);
 int cmd_doctor(struct app *app, int argc, char **argv);
 int cmd_tool(struct app *app, int argc, char **argv);
+int cmd_trust(struct app *app, int argc, char **argv);
 int cmd_contracts(struct app *app, int argc, char **argv);
 
 #endif

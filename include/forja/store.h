@@ -147,4 +147,10 @@ int store_session_exists(struct store *st, const char *id, bool *exists, struct 
 int store_audit_add(struct store *st, const struct store_audit *a, long long *id,
 		    struct ferr *e);
 
+/* Trusted projects (schema version 3), by resolved root path. */
+int store_trust_get(struct store *st, const char *root, bool *trusted, struct ferr *e);
+int store_trust_set(struct store *st, const char *root, bool trusted, struct ferr *e);
+/* One root a line, sorted, appended to out. */
+int store_trust_list(struct store *st, struct buf *out, struct ferr *e);
+
 #endif

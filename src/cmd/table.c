@@ -10,6 +10,7 @@ extern const struct opt_spec cmd_exec_options[];
 extern const struct opt_spec cmd_models_options[];
 extern const struct opt_spec cmd_doctor_options[];
 extern const struct opt_spec cmd_tool_options[];
+extern const struct opt_spec cmd_trust_options[];
 extern const struct opt_spec cmd_contracts_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
@@ -54,6 +55,13 @@ const struct cmd cmd_table[] = {
 	  "asking, prints its output and records the call in the audit.  Exit 0\n"
 	  "when it succeeded, 1 when the tool failed, 5 when the call was refused.",
 	  cmd_tool_options, app_tool_options },
+	{ "trust", cmd_trust, "trust this project's own config and contracts, or stop",
+	  "forja trust [--revoke | --list]",
+	  "A project's .forja/config.json may only tighten settings and its\n"
+	  ".forja/contracts are not loaded until you trust the project: they come\n"
+	  "with the repository, which may come from anyone.  Trust is kept in the\n"
+	  "state database by the project's resolved root.",
+	  cmd_trust_options, NULL },
 	{ "help", cmd_help, "show help for forja or for one command",
 	  "forja help [COMMAND]", NULL, NULL, NULL },
 };

@@ -77,7 +77,7 @@ run "$FORJA" -C proj/src contracts list
 is "list in a project with contracts exits 0" "$RC" 0
 lacks "  the project's contracts are not loaded" "$OUT" "project_two"
 is "  one line says so" "$ERR" \
-	"forja: note: the project has 2 contracts in $T_DIR/proj/.forja/contracts that are not loaded until the project is trusted"
+	"forja: note: the project has 2 contracts in $T_DIR/proj/.forja/contracts that are not loaded until the project is trusted ('forja trust')"
 run "$FORJA" -C proj contracts list -q
 is "  -q drops the note" "$RC:$ERR" "0:"
 run "$FORJA" -C proj contracts list --json

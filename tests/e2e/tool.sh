@@ -119,6 +119,35 @@ run "$FORJA" tool read_file --args '{"path":"cfg.txt"}'
 contains "a project cannot loosen the sandbox" "$ERR" '"sandbox" is ignored'
 rm -rf "$W/.forja"
 
+# trust: a project's own contracts load only once the user trusts it
+mkdir -p "$W/.forja/contracts"
+cat > "$W/.forja/contracts/hello.json" <<'JSON'
+{
+	"forja_contract": 1,
+	"name": "project_hello",
+	"description": "Say hello.",
+	"kind": "command",
+	"input_schema": { "type": "object", "properties": {}, "additionalProperties": false },
+	"argv": ["echo", "hello from the project"],
+	"effects": { "read": ["."], "write": [], "exec": true, "network": false },
+	"approval": "none"
+}
+JSON
+run "$FORJA" tool project_hello
+is "an untrusted project's contract is not loaded" "$RC" 2
+run "$FORJA" trust
+is "forja trust exits 0" "$RC" 0
+contains "forja trust names the project" "$OUT" "trusted: $W"
+run "$FORJA" tool project_hello
+is "a trusted project's contract runs" "$RC" 0
+contains "and says hello" "$OUT" "hello from the project"
+run "$FORJA" trust --list
+is "trust --list shows it" "$OUT" "$W"
+run "$FORJA" trust --revoke
+run "$FORJA" tool project_hello
+is "after --revoke the contract is not loaded again" "$RC" 2
+rm -rf "$W/.forja"
+
 # run: a command under the jail
 run "$FORJA" tool run --args '{"command":"echo made > made.txt; echo out"}'
 is "run exits 0 for a command that succeeded" "$RC" 0

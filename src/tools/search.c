@@ -1188,6 +1188,21 @@ static int pcre_run(const struct grep_pat *g, struct matcher *m, const char *sub
 	return pcre2_match(g->code, (PCRE2_SPTR)subj, len, start, 0, m->md, m->mctx);
 }
 
+/* Run the pattern on the line [ls, le) of buf alone; on a match, its
+ * bounds in buf go to *ms and *me.  Returns what pcre_run() returns. */
+static int match_line(const struct grep_pat *g, struct matcher *m, const char *buf, size_t ls,
+		      size_t le, size_t *ms, size_t *me)
+{
+	int rc = pcre_run(g, m, buf + ls, le - ls, 0);
+
+	if (rc >= 0) {
+		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+		*ms = ls + ov[0];
+		*me = ls + ov[1];
+	}
+	return rc;
+}
+
 static bool literal_at(const struct grep_pat *g, const char *cand)
 {
 	if (!g->lit_icase)
@@ -1303,15 +1318,13 @@ static int scan(const struct grep_pat *g, struct matcher *m, const char *buf, si
 			le = line_end(buf, len, ms);
 			me = ms + g->litlen;
 			if (mode == MODE_LITERAL) {
-				rc = pcre_run(g, m, buf + ls, le - ls, 0);
+				rc = match_line(g, m, buf, ls, le, &ms, &me);
 				if (rc == PCRE2_ERROR_NOMATCH) {
 					pos = le + 1;
 					continue;
 				}
 				if (rc < 0)
 					return rc;
-				ms = ls + pcre2_get_ovector_pointer(m->md)[0];
-				me = ls + pcre2_get_ovector_pointer(m->md)[1];
 			}
 		} else if (mode == MODE_BUFFER) {
 			PCRE2_SIZE *ov;
@@ -1333,28 +1346,24 @@ static int scan(const struct grep_pat *g, struct matcher *m, const char *buf, si
 				 * from here on, line by line: the next search from the
 				 * next line could run as far again, and again. */
 				m->spans = true;
-				rc = pcre_run(g, m, buf + ls, le - ls, 0);
+				rc = match_line(g, m, buf, ls, le, &ms, &me);
 				if (rc == PCRE2_ERROR_NOMATCH) {
 					pos = le + 1;
 					continue;
 				}
 				if (rc < 0)
 					return rc;
-				ms = ls + pcre2_get_ovector_pointer(m->md)[0];
-				me = ls + pcre2_get_ovector_pointer(m->md)[1];
 			}
 		} else {
 			ls = pos;
 			le = line_end(buf, len, pos);
-			rc = pcre_run(g, m, buf + ls, le - ls, 0);
+			rc = match_line(g, m, buf, ls, le, &ms, &me);
 			if (rc == PCRE2_ERROR_NOMATCH) {
 				pos = le + 1;
 				continue;
 			}
 			if (rc < 0)
 				return rc;
-			ms = ls + pcre2_get_ovector_pointer(m->md)[0];
-			me = ls + pcre2_get_ovector_pointer(m->md)[1];
 		}
 		if (*count < keep)
 			add_hit(m, ls, le, ms, me);

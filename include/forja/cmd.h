@@ -42,6 +42,11 @@ void cmd_print_help(const struct cmd *cmd, FILE *out);
 int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st,
 		    int *exit_code);
 
+/* Parse a command that takes options only (its own and cmd->common) and no
+ * operand: -1 to go on, else the exit code to return at once (help shown,
+ * or a usage error printed). */
+int cmd_parse_no_operands(const struct cmd *cmd, struct app *app, int argc, char **argv);
+
 int cmd_bootstrap(struct app *app, int argc, char **argv);
 int cmd_help(struct app *app, int argc, char **argv);
 int cmd_exec(struct app *app, int argc, char **argv);

@@ -142,7 +142,6 @@ static void check_sandbox(struct report *r)
 int cmd_doctor(struct app *app, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("doctor");
-	struct opt_state st;
 	struct ferr e = FERR_INIT;
 	struct report r = { app, 0, 0, 0, NULL };
 	struct config cfg;
@@ -151,19 +150,11 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 	uv_loop_t loop;
 	struct http_client *http = NULL;
 	bool cfg_open = false, pc_open = false;
-	int id, rc = EXIT_OK;
+	int rc = EXIT_OK;
 
-	opt_init(&st, argc, argv, "doctor");
-	st.common = app_provider_options;
-	while ((id = cmd_next_option(self, app, &st, &rc)) != OPT_END) {
-		if (id == OPT_ERROR)
-			return rc;
-		if (id == OPT_POSITIONAL) {
-			ferr_set(&e, FERR_USAGE, "doctor: unexpected argument '%s'", st.value);
-			app_print_error(app, &e);
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = cmd_parse_no_operands(self, app, argc, argv)) >= 0)
+		return rc;
+	rc = EXIT_OK;
 	choice = (struct provider_choice){ app->provider, app->model, app->base_url, true };
 	if (app->json)
 		r.checks = cJSON_CreateArray();

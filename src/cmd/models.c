@@ -31,7 +31,6 @@ static bool ollama_tags_url(const struct provider_config *pc, struct buf *url)
 int cmd_models(struct app *app, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("models");
-	struct opt_state st;
 	struct ferr e = FERR_INIT;
 	struct config cfg;
 	struct provider_config pc;
@@ -41,20 +40,12 @@ int cmd_models(struct app *app, int argc, char **argv)
 	struct http_client *http = NULL;
 	bool cfg_open = false, pc_open = false, tags;
 	long status = 0;
-	int id, rc = EXIT_OK;
+	int rc = EXIT_OK;
 	cJSON *root = NULL;
 
-	opt_init(&st, argc, argv, "models");
-	st.common = app_provider_options;
-	while ((id = cmd_next_option(self, app, &st, &rc)) != OPT_END) {
-		if (id == OPT_ERROR)
-			return rc;
-		if (id == OPT_POSITIONAL) {
-			ferr_set(&e, FERR_USAGE, "models: unexpected argument '%s'", st.value);
-			app_print_error(app, &e);
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = cmd_parse_no_operands(self, app, argc, argv)) >= 0)
+		return rc;
+	rc = EXIT_OK;
 	/* after parsing: --provider and friends may follow the command name */
 	choice = (struct provider_choice){ app->provider, app->model, app->base_url, true };
 	uv_loop_init(&loop);

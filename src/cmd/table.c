@@ -155,6 +155,26 @@ void cmd_print_help(const struct cmd *cmd, FILE *out)
 	print_options(cmd->common ? cmd->common : app_common_options, out);
 }
 
+int cmd_parse_no_operands(const struct cmd *cmd, struct app *app, int argc, char **argv)
+{
+	struct opt_state st;
+	struct ferr e = FERR_INIT;
+	int id, rc = EXIT_OK;
+
+	opt_init(&st, argc, argv, cmd->name);
+	st.common = cmd->common ? cmd->common : app_common_options;
+	while ((id = cmd_next_option(cmd, app, &st, &rc)) != OPT_END) {
+		if (id == OPT_ERROR)
+			return rc;
+		if (id == OPT_POSITIONAL) {
+			ferr_set(&e, FERR_USAGE, "%s: unexpected argument '%s'", cmd->name, st.value);
+			app_print_error(app, &e);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
 int cmd_next_option(const struct cmd *cmd, struct app *app, struct opt_state *st,
 		    int *exit_code)
 {

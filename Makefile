@@ -13,7 +13,7 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libgit2 libcurl sqlite3 libcjson libuv libpcre2-8
+PKGS       := libgit2 libcurl sqlite3 libcjson libuv libpcre2-8 libedit
 
 CFLAGS     ?= -O2 -g
 WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -32,6 +32,7 @@ LAZY_LIBS  ?= 1
 soname = $(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1) 2>/dev/null)/$(2)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 GIT2_SONAME := $(call soname,libgit2,libgit2.so)
 CURL_SONAME := $(call soname,libcurl,libcurl.so)
+EDIT_SONAME := $(call soname,libedit,libedit.so)
 LAZY_PKGS  :=
 ifeq ($(LAZY_LIBS)$(if $(GIT2_SONAME),yes,no),1yes)
 LAZY_PKGS  += libgit2
@@ -40,6 +41,11 @@ endif
 ifeq ($(LAZY_LIBS)$(if $(CURL_SONAME),yes,no),1yes)
 LAZY_PKGS  += libcurl
 PKG_CFLAGS += -DFORJA_CURL_SONAME='"$(CURL_SONAME)"'
+endif
+# libedit only serves the interactive session: loaded when it starts.
+ifeq ($(LAZY_LIBS)$(if $(EDIT_SONAME),yes,no),1yes)
+LAZY_PKGS  += libedit
+PKG_CFLAGS += -DFORJA_EDIT_SONAME='"$(EDIT_SONAME)"'
 endif
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(filter-out $(LAZY_PKGS),$(PKGS)) 2>/dev/null) -ldl
 ALL_CFLAGS  = -std=c17 -D_GNU_SOURCE -Iinclude $(WARNINGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP

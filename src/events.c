@@ -44,6 +44,12 @@ static const char *type_name(enum event_type t)
 	case EV_CUT: return "cut";
 	case EV_ERROR: return "error";
 	case EV_DONE: return "done";
+	case EV_TOOL_START: return "tool_start";
+	case EV_APPROVAL: return "approval";
+	case EV_TOOL_OUTPUT: return "tool_output";
+	case EV_TOOL_END: return "tool_end";
+	case EV_NOTICE: return "notice";
+	case EV_TURN_END: return "turn_end";
 	}
 	return "unknown";
 }
@@ -61,6 +67,19 @@ static void put_tokens(struct buf *b, const char *key, int64_t n)
 {
 	if (n >= 0)
 		buf_printf(b, ",\"%s\":%lld", key, (long long)n);
+	else
+		buf_printf(b, ",\"%s\":null", key);
+}
+
+static void put_cstr(struct buf *b, const char *key, const char *val)
+{
+	put_key_str(b, key, val, val ? strlen(val) : 0);
+}
+
+static void put_cost(struct buf *b, const char *key, double usd)
+{
+	if (usd >= 0)
+		buf_printf(b, ",\"%s\":%.6f", key, usd);
 	else
 		buf_printf(b, ",\"%s\":null", key);
 }
@@ -148,6 +167,47 @@ static void jsonl_emit(void *ctx, const struct event *ev)
 	case EV_DONE:
 		buf_printf(&b, ",\"exit_code\":%d", ev->exit_code);
 		break;
+	case EV_TOOL_START:
+		put_cstr(&b, "id", ev->id);
+		put_cstr(&b, "name", ev->name);
+		put_cstr(&b, "summary", ev->summary);
+		break;
+	case EV_APPROVAL:
+		put_cstr(&b, "id", ev->id);
+		put_cstr(&b, "name", ev->name);
+		put_cstr(&b, "decision", ev->decision);
+		put_cstr(&b, "reason", ev->reason);
+		break;
+	case EV_TOOL_OUTPUT:
+		put_cstr(&b, "id", ev->id);
+		buf_printf(&b, ",\"stream\":\"%s\"", ev->stream == 2 ? "stderr" : "stdout");
+		put_key_str(&b, "text", ev->text, ev->len);
+		break;
+	case EV_TOOL_END:
+		put_cstr(&b, "id", ev->id);
+		put_cstr(&b, "name", ev->name);
+		put_cstr(&b, "status", ev->status);
+		if (ev->exit_code >= 0)
+			buf_printf(&b, ",\"exit_code\":%d", ev->exit_code);
+		else
+			buf_puts(&b, ",\"exit_code\":null");
+		buf_printf(&b, ",\"duration_ms\":%lld", ev->duration_ms);
+		put_key_str(&b, "result", ev->text, ev->text ? ev->len : 0);
+		put_cstr(&b, "diff", ev->diff);
+		break;
+	case EV_NOTICE:
+		put_key_str(&b, "text", ev->text, ev->text ? ev->len : 0);
+		break;
+	case EV_TURN_END:
+		buf_printf(&b, ",\"turn\":%d", ev->turn);
+		put_tokens(&b, "prompt_tokens", ev->prompt_tokens);
+		put_tokens(&b, "completion_tokens", ev->completion_tokens);
+		put_tokens(&b, "session_prompt_tokens", ev->session_prompt_tokens);
+		put_tokens(&b, "session_completion_tokens", ev->session_completion_tokens);
+		put_cost(&b, "cost", ev->cost);
+		put_cost(&b, "session_cost", ev->session_cost);
+		buf_printf(&b, ",\"duration_ms\":%lld", ev->duration_ms);
+		break;
 	}
 	buf_puts(&b, "}\n");
 	fwrite(b.data, 1, b.len, s->out);
@@ -179,6 +239,32 @@ static void term_emit(void *ctx, const struct event *ev)
 	case EV_START:
 	case EV_USAGE:
 	case EV_TOOL_CALL:
+	case EV_APPROVAL:
+		break;
+	case EV_TOOL_START:
+		term_end_reasoning(s);
+		if (s->wrote_text && s->last != '\n') {
+			fputc('\n', s->out);
+			s->last = '\n';
+		}
+		fflush(s->out);
+		if (!s->quiet)
+			fprintf(s->err, "%s> %s%s\n", s->color ? "\033[36m" : "", ev->summary ? ev->summary : ev->name,
+				s->color ? "\033[0m" : "");
+		break;
+	case EV_TOOL_OUTPUT:
+		break;
+	case EV_TOOL_END:
+		if (!s->quiet && ev->status && strcmp(ev->status, "ok") != 0)
+			fprintf(s->err, "%s  %s: %s%s\n", s->color ? "\033[33m" : "", ev->name, ev->status,
+				s->color ? "\033[0m" : "");
+		break;
+	case EV_NOTICE:
+		term_end_reasoning(s);
+		if (!s->quiet && ev->text)
+			fprintf(s->err, "forja: %.*s\n", (int)ev->len, ev->text);
+		break;
+	case EV_TURN_END:
 		break;
 	case EV_REASONING:
 		if (s->quiet || !s->show_reasoning || !ev->len)

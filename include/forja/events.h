@@ -37,6 +37,15 @@ enum event_type {
 	EV_CUT,          /* text already shown belongs to an attempt that failed */
 	EV_ERROR,        /* the run failed: class and message */
 	EV_DONE,         /* the end; exit code */
+	/* The agent's events (src/agent.c). */
+	EV_TOOL_START,   /* a tool call begins: id, name, arguments, summary */
+	EV_APPROVAL,     /* how a call was allowed or refused: id, name, decision, reason */
+	EV_TOOL_OUTPUT,  /* a chunk of a running command's output: id, stream, text */
+	EV_TOOL_END,     /* a call ended: id, name, status, exit_code, duration_ms,
+	                    text (the result the model gets), diff (edits) */
+	EV_NOTICE,       /* something the person should know: compaction, a limit, undo */
+	EV_TURN_END,     /* the model gave its final answer for this prompt: usage
+	                    and cost of the turn and of the session */
 };
 
 struct event {
@@ -54,7 +63,16 @@ struct event {
 	int attempt, max_attempts; /* RETRY: the attempt that comes next, of how many */
 	long delay_ms;             /* RETRY */
 	const struct ferr *error;  /* RETRY (what failed), ERROR */
-	int exit_code;             /* DONE */
+	int exit_code;             /* DONE, TOOL_END (-1: none, e.g. a file tool) */
+	const char *summary;       /* TOOL_START: one line for the person ("run: make test") */
+	const char *decision;      /* APPROVAL: none, auto, user, session, denied */
+	int stream;                /* TOOL_OUTPUT: 1 stdout, 2 stderr */
+	const char *status;        /* TOOL_END: ok, failed, denied, timeout, cancelled */
+	long long duration_ms;     /* TOOL_END, TURN_END */
+	const char *diff;          /* TOOL_END: unified diff of what the call changed, or NULL */
+	int turn;                  /* TURN_END: the turn's number in the session (1-based) */
+	int64_t session_prompt_tokens, session_completion_tokens; /* TURN_END */
+	double cost, session_cost; /* TURN_END: estimated USD; < 0 unknown */
 };
 
 struct event_sink {

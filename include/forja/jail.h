@@ -165,6 +165,9 @@ enum jail_layer {
  * end of file before it kills what holds them (only when there is no PID
  * namespace; with one, the kernel has already killed them). */
 #define JAIL_DRAIN_MS 200
+/* The disk watermark's default (see jail_spec.disk_min_free). */
+#define JAIL_DISK_MIN_FREE ((uint64_t)1024 * 1024 * 1024)
+#define JAIL_DISK_MIN_PERCENT 5
 /* The scan for nested .git: directory depth below the workspace, and the
  * most directory entries read.  Past either, GITSCAN is missing. */
 #define JAIL_SCAN_DEPTH 32
@@ -225,6 +228,16 @@ struct jail_spec {
 	long max_processes;     /* 0: no limit (PROCS not needed) */
 	unsigned allow_missing; /* JAIL_LAYER_* the caller accepts to run without */
 	int cancel_fd;          /* readable: kill the call (cancelled); -1 none */
+	/* Called on the thread running jail_run() with each chunk of output as
+	 * it arrives (stream 1: stdout, 2: stderr; with merge_stderr all is 1),
+	 * before any cap is applied; NULL: none.  It must not block long. */
+	void (*on_output)(void *ctx, int stream, const char *data, size_t len);
+	void *output_ctx;
+	/* The disk watermark: the call is killed (disk_killed) when free space
+	 * on the workspace's file system falls below this many bytes.  0: the
+	 * default, JAIL_DISK_MIN_FREE or JAIL_DISK_MIN_PERCENT of the file
+	 * system, whichever is smaller; UINT64_MAX: no watermark. */
+	uint64_t disk_min_free;
 	/* From an earlier jail_probe() (recommended: probing costs a trial
 	 * jail); NULL: probe now. */
 	const struct jail_caps *caps;
@@ -251,6 +264,7 @@ struct jail_result {
 	bool output_killed;     /* killed at JAIL_OUTPUT_KILL_RATIO x the cap */
 	bool oom_killed;        /* the memory cgroup killed something */
 	bool procs_limited;     /* a fork failed at max_processes (cgroup only) */
+	bool disk_killed;       /* killed at the disk watermark */
 	struct jail_output out, err;
 	unsigned layers;        /* JAIL_LAYER_* applied to this call */
 	int landlock_abi;       /* the ABI the ruleset used, 0 without */

@@ -53,15 +53,53 @@ struct provider_config {
 void provider_config_release(struct provider_config *pc);
 const char *provider_kind_name(enum provider_kind kind);
 
+/* A tool the model may call: its contract's name, description and input
+ * schema (JSON text of an object schema). */
+struct chat_tool_def {
+	const char *name;
+	const char *description;
+	const char *parameters;      /* JSON Schema text */
+};
+
+/* A tool call the model made, as it is sent back in the history. */
+struct chat_tool_use {
+	const char *id;
+	const char *name;
+	const char *arguments;       /* JSON text as the model wrote it ("{}" when empty) */
+};
+
+/*
+ * One message of the conversation.  role is "user", "assistant" or "tool".
+ *   user:      content.
+ *   assistant: content (may be NULL or "" when it only called tools),
+ *              reasoning and signature (Anthropic thinking, sent back as a
+ *              thinking block only when signature is set; OpenAI drops
+ *              them), calls/ncalls (the tool calls it made).
+ *   tool:      the result of one call: tool_call_id, tool_name, content
+ *              (the result text), is_error.  Consecutive tool messages are
+ *              one user message of tool_result blocks for Anthropic, one
+ *              "tool" message each for OpenAI.
+ * Anthropic needs alternating roles: consecutive user-side messages are
+ * merged into one (text blocks and tool_result blocks in order).
+ */
 struct chat_msg {
-	const char *role;      /* "user", "assistant" */
+	const char *role;
 	const char *content;
+	const char *reasoning;
+	const char *signature;
+	const struct chat_tool_use *calls;
+	size_t ncalls;
+	const char *tool_call_id;
+	const char *tool_name;
+	bool is_error;
 };
 
 struct chat_request {
 	const char *system;
 	const struct chat_msg *msgs;
 	size_t nmsgs;
+	const struct chat_tool_def *tools;   /* NULL/0: no tools offered */
+	size_t ntools;
 };
 
 struct chat_tool_call {

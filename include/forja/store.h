@@ -153,4 +153,119 @@ int store_trust_set(struct store *st, const char *root, bool trusted, struct fer
 /* One root a line, sorted, appended to out. */
 int store_trust_list(struct store *st, struct buf *out, struct ferr *e);
 
+/*
+ * Conversations (schema version 4).  A session also has the project it
+ * belongs to (the resolved project root, for `forja --continue`), a title
+ * (the start of its first prompt), the provider and model last used, and
+ * updated_at.  Its history is a list of steps, each committed on its own
+ * (one transaction each) the moment it is complete, so that kill -9 loses
+ * at most the step in flight:
+ *   messages   seq (1, 2, … per session), role ("user", "assistant",
+ *              "tool", "summary": a compaction summary that replaces every
+ *              earlier message when the history is loaded), body: a JSON
+ *              object {"content", "reasoning", "signature", "calls":
+ *              [{"id","name","arguments"}], "tool_call_id", "tool_name",
+ *              "is_error"} with only the keys that apply.
+ *   tool_calls one row per call the model made, by (session, call id):
+ *              added when the assistant message that made it is stored,
+ *              then its approval decision, then its result (status text
+ *              "ok", "failed", "denied", "timeout", "cancelled", exit code,
+ *              duration, the result text the model got, the audit row).
+ *   usage      one row per model response: provider, model, token counts,
+ *              estimated cost (USD, < 0 when unknown).
+ * Ids: every function taking a session id accepts the full 32 hex digits
+ * or a unique prefix of at least 4 (FERR_USAGE when it matches none or
+ * several, naming them).
+ */
+struct store_session_info {
+	char id[33];
+	long long created_at, updated_at;  /* unix seconds */
+	char *kind, *cwd, *project, *title, *provider, *model;  /* NULL when unset */
+	long long nmessages;
+	long long prompt_tokens, completion_tokens;
+	double cost;                       /* sum of known costs; < 0 none known */
+};
+void store_session_info_release(struct store_session_info *si);
+void store_session_infos_free(struct store_session_info *v, size_t n);
+
+struct store_message {
+	long long seq;
+	long long at;                      /* unix milliseconds */
+	char *role;
+	char *body;                        /* JSON text */
+};
+void store_messages_free(struct store_message *v, size_t n);
+
+struct store_toolcall {
+	char *call_id, *name, *arguments;
+	long long message_seq;
+	char *approval;                    /* NULL until decided */
+	char *status;                      /* NULL until finished */
+	int exit_code;                     /* -1 when none */
+	long long duration_ms;
+	char *result;                      /* NULL until finished */
+	long long audit_id;                /* 0 when none */
+};
+void store_toolcalls_free(struct store_toolcall *v, size_t n);
+
+/* Set what is known of a session; NULL leaves a field as it is.  Touches
+ * updated_at. */
+int store_session_update(struct store *st, const char *id, const char *project,
+			 const char *title, const char *provider, const char *model,
+			 struct ferr *e);
+/* Resolve a full id or a unique prefix to the full id. */
+int store_session_resolve(struct store *st, const char *id_or_prefix, char id[33], struct ferr *e);
+/* One session's summary; FERR_USAGE when there is no such session. */
+int store_session_get(struct store *st, const char *id_or_prefix, struct store_session_info *out,
+		      struct ferr *e);
+/* Sessions, most recently updated first; project NULL: every project;
+ * kind NULL: every kind; limit 0: no limit. */
+int store_session_list(struct store *st, const char *project, const char *kind, size_t limit,
+		       struct store_session_info **out, size_t *n, struct ferr *e);
+/* The most recently updated session of project that has at least one
+ * message; *found false when none. */
+int store_session_latest(struct store *st, const char *project, char id[33], bool *found,
+			 struct ferr *e);
+/* Remove a session and everything recorded in it (messages, calls,
+ * usage, audit). */
+int store_session_rm(struct store *st, const char *id_or_prefix, struct ferr *e);
+
+/* Append a message; *seq (may be NULL) gets its number. */
+int store_message_add(struct store *st, const char *session_id, const char *role,
+		      const char *body, long long *seq, struct ferr *e);
+/* The history as the agent should load it: from the last "summary"
+ * message on (or all of it), in order. */
+int store_message_list(struct store *st, const char *session_id, bool from_summary,
+		       struct store_message **out, size_t *n, struct ferr *e);
+
+int store_toolcall_add(struct store *st, const char *session_id, const char *call_id,
+		       const char *name, const char *arguments, long long message_seq,
+		       struct ferr *e);
+int store_toolcall_approval(struct store *st, const char *session_id, const char *call_id,
+			    const char *approval, struct ferr *e);
+int store_toolcall_finish(struct store *st, const char *session_id, const char *call_id,
+			  const char *status, int exit_code, long long duration_ms,
+			  const char *result, long long audit_id, struct ferr *e);
+int store_toolcall_list(struct store *st, const char *session_id, struct store_toolcall **out,
+			size_t *n, struct ferr *e);
+
+int store_usage_add(struct store *st, const char *session_id, const char *provider,
+		    const char *model, long long prompt_tokens, long long completion_tokens,
+		    long long cached_tokens, long long reasoning_tokens, double cost,
+		    struct ferr *e);
+
+/* The audit rows of a session (newest first when newest_first), with
+ * their changes, for /diff and /undo.  changes point into the rows. */
+struct store_audit_row {
+	long long id;
+	long long at;
+	char *tool, *arguments;
+	int status;
+	struct store_change *changes;      /* path and before are owned */
+	size_t nchanges;
+};
+void store_audit_rows_free(struct store_audit_row *v, size_t n);
+int store_audit_list(struct store *st, const char *session_id, long long since_id,
+		     struct store_audit_row **out, size_t *n, struct ferr *e);
+
 #endif

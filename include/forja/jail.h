@@ -229,14 +229,32 @@ struct jail_spec {
 	unsigned allow_missing; /* JAIL_LAYER_* the caller accepts to run without */
 	int cancel_fd;          /* readable: kill the call (cancelled); -1 none */
 	/* Called on the thread running jail_run() with each chunk of output as
-	 * it arrives (stream 1: stdout, 2: stderr; with merge_stderr all is 1),
-	 * before any cap is applied; NULL: none.  It must not block long. */
+	 * it is read (stream 1: stdout, 2: stderr; with merge_stderr all is 1),
+	 * before any cap is applied, so the chunks put together are the whole
+	 * output, out.total bytes (err.total for stream 2), including forja's
+	 * own "cannot execute" line; NULL: none.  data is borrowed for the
+	 * call only.  It runs inside the loop that enforces the timeout and
+	 * drains the pipes: it must not block long (copy and hand off, e.g.
+	 * to a uv_async_t), and it must not call jail_run() nor free the
+	 * spec. */
 	void (*on_output)(void *ctx, int stream, const char *data, size_t len);
 	void *output_ctx;
-	/* The disk watermark: the call is killed (disk_killed) when free space
-	 * on the workspace's file system falls below this many bytes.  0: the
-	 * default, JAIL_DISK_MIN_FREE or JAIL_DISK_MIN_PERCENT of the file
-	 * system, whichever is smaller; UINT64_MAX: no watermark. */
+	/* The disk watermark: while the command runs, the free space (for an
+	 * unprivileged writer: statvfs f_bavail * f_frsize) of the workspace's
+	 * file system, and of each rw_path's when it is another one, is read
+	 * every 100 ms (every 10 ms when, at the pace of the last interval,
+	 * the watermark would be crossed before the next regular look); when
+	 * one falls below its watermark the whole call is killed as at the
+	 * timeout (disk_killed, disk_path, disk_watermark).  0: the default,
+	 * per file system JAIL_DISK_MIN_FREE or JAIL_DISK_MIN_PERCENT of its
+	 * size, whichever is smaller; UINT64_MAX: no watermark.  When a file
+	 * system already has less free space than its watermark as the call
+	 * starts, the watermark for this call is half the free space at the
+	 * start: a nearly full disk still runs small commands, and a command
+	 * can still not take the last of it.  Read-only file systems are not
+	 * watched.  Polling cannot stop a writer faster than the check: with
+	 * RLIMIT_FSIZE (max_file_bytes) it bounds how far one interval goes,
+	 * and the private tmpfs (/tmp in the jail) is bounded by its size. */
 	uint64_t disk_min_free;
 	/* From an earlier jail_probe() (recommended: probing costs a trial
 	 * jail); NULL: probe now. */
@@ -264,9 +282,15 @@ struct jail_result {
 	bool output_killed;     /* killed at JAIL_OUTPUT_KILL_RATIO x the cap */
 	bool oom_killed;        /* the memory cgroup killed something */
 	bool procs_limited;     /* a fork failed at max_processes (cgroup only) */
-	bool disk_killed;       /* killed at the disk watermark */
+	bool disk_killed;       /* killed at the disk watermark, then: */
+	char *disk_path;        /* the workspace or rw_path whose file system
+				 * fell below it (owned; NULL otherwise) */
+	uint64_t disk_watermark; /* that file system's watermark, bytes */
 	struct jail_output out, err;
 	unsigned layers;        /* JAIL_LAYER_* applied to this call */
+	unsigned layers_missing; /* layers this call needed and ran without
+				  * (the caller's allow_missing accepted them);
+				  * report them with the result */
 	int landlock_abi;       /* the ABI the ruleset used, 0 without */
 	unsigned env_dropped;   /* env entries dropped (secrets, malformed) */
 	long elapsed_ms;

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -956,6 +957,15 @@ static void sink_finish(struct sink *k)
 
 /* ---- the call ------------------------------------------------------------------ */
 
+/* One file system the disk watermark watches. */
+struct disk_watch {
+	char *path;             /* the workspace or an rw_path on it */
+	dev_t dev;
+	uint64_t min_free;      /* the watermark for this call */
+	uint64_t last_free;     /* at the last check */
+	long long last_ms;
+};
+
 struct call {
 	struct jail_plan plan;
 	struct jail_cgroup cg;
@@ -965,6 +975,9 @@ struct call {
 	int out_r, err_r, status_r;
 	struct buf status;
 	bool killed;
+	struct disk_watch *disks;
+	size_t ndisks;
+	long long next_disk_ms; /* when to look at free space again */
 };
 
 static void kill_all(struct call *c)
@@ -1017,15 +1030,27 @@ static int spawn(struct call *c, struct ferr *e)
 	return 0;
 }
 
-/* Read what fd has into sink (or the status buffer); false at EOF. */
-static bool drain_fd(int fd, struct sink *k, struct buf *status)
+/* Output of the command: to the caller's callback as it comes, then into
+ * the capped sink. */
+static void emit(const struct jail_spec *s, struct sink *k, int stream, const char *data,
+		 size_t n)
+{
+	if (s->on_output && n)
+		s->on_output(s->output_ctx, stream, data, n);
+	sink_feed(k, data, n);
+}
+
+/* Read what fd has into sink (stream 1 or 2), or the status buffer when
+ * k is NULL; false at EOF. */
+static bool drain_fd(const struct jail_spec *s, int fd, struct sink *k, int stream,
+		     struct buf *status)
 {
 	char chunk[65536];
 	ssize_t n = read(fd, chunk, sizeof chunk);
 
 	if (n > 0) {
 		if (k)
-			sink_feed(k, chunk, (size_t)n);
+			emit(s, k, stream, chunk, (size_t)n);
 		else if (status->len < 64 * sizeof(struct jail_rec))
 			buf_add(status, chunk, (size_t)n);
 		return true;
@@ -1044,6 +1069,79 @@ static void decode_status(struct jail_result *r, int st)
 	}
 }
 
+/* ---- the disk watermark ------------------------------------------------------- */
+
+#define DISK_CHECK_MS 100
+#define DISK_CHECK_FAST_MS 10
+
+/* The bytes an unprivileged writer may still use on path's file system,
+ * and its size; false when that cannot be told or it is read-only
+ * (nothing to watch there). */
+static bool disk_space(const char *path, uint64_t *avail, uint64_t *size)
+{
+	struct statvfs v;
+
+	if (statvfs(path, &v) < 0 || (v.f_flag & ST_RDONLY) || v.f_blocks == 0)
+		return false;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	*size = (uint64_t)v.f_blocks * v.f_frsize;
+	return true;
+}
+
+/* Watch the file system of path (once per file system), with the
+ * watermark spec->disk_min_free gives it (see jail.h). */
+static void disk_watch_add(struct call *c, const struct jail_spec *s, const char *path)
+{
+	struct stat st;
+	uint64_t avail, size, min;
+	size_t i;
+
+	if (stat(path, &st) < 0 || !disk_space(path, &avail, &size))
+		return;
+	for (i = 0; i < c->ndisks; i++)
+		if (c->disks[i].dev == st.st_dev)
+			return;
+	min = s->disk_min_free;
+	if (min == 0) {
+		min = size / 100 * JAIL_DISK_MIN_PERCENT;
+		if (min > JAIL_DISK_MIN_FREE)
+			min = JAIL_DISK_MIN_FREE;
+	}
+	if (avail < min)
+		min = avail / 2; /* a nearly full disk still runs small commands */
+	c->disks = xrealloc(c->disks, (c->ndisks + 1) * sizeof *c->disks);
+	c->disks[c->ndisks++] = (struct disk_watch){ xstrdup(path), st.st_dev, min, avail, now_ms() };
+}
+
+/* The watched file system that fell below its watermark, or NULL; sets the
+ * time of the next check: sooner when, at the pace of the last interval,
+ * the watermark would be crossed before the regular one. */
+static struct disk_watch *disk_check(struct call *c, long long now)
+{
+	long long next = DISK_CHECK_MS;
+	size_t i;
+
+	for (i = 0; i < c->ndisks; i++) {
+		struct disk_watch *d = &c->disks[i];
+		uint64_t avail, size;
+
+		if (!disk_space(d->path, &avail, &size))
+			continue;
+		if (avail < d->min_free)
+			return d;
+		if (d->last_free > avail && now > d->last_ms) {
+			uint64_t per_ms = (d->last_free - avail) / (uint64_t)(now - d->last_ms);
+
+			if (avail - d->min_free < per_ms * 2 * DISK_CHECK_MS)
+				next = DISK_CHECK_FAST_MS;
+		}
+		d->last_free = avail;
+		d->last_ms = now;
+	}
+	c->next_disk_ms = now + next;
+	return NULL;
+}
+
 static int run_loop(struct call *c, const struct jail_spec *s, struct jail_result *r,
 		    struct sink *out, struct sink *err)
 {
@@ -1058,6 +1156,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 
 	memset(&si, 0, sizeof si);
 	memset(&ru, 0, sizeof ru);
+	c->next_disk_ms = start + DISK_CHECK_MS;
 	for (;;) {
 		struct pollfd fds[5];
 		int nfds = 0, wait_ms = -1, i;
@@ -1083,6 +1182,11 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 
 			wait_ms = wait_ms < 0 || d < wait_ms ? d : wait_ms;
 		}
+		if (c->ndisks && !c->killed && !exited) {
+			int d = c->next_disk_ms > now ? (int)(c->next_disk_ms - now) : 0;
+
+			wait_ms = wait_ms < 0 || d < wait_ms ? d : wait_ms;
+		}
 		if (poll(fds, (nfds_t)nfds, wait_ms) < 0 && errno != EINTR)
 			return -1;
 		for (i = 0; i < nfds; i++) {
@@ -1091,13 +1195,13 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 				continue;
 			if (fd == c->out_r) {
-				if (!drain_fd(fd, out, NULL))
+				if (!drain_fd(s, fd, out, 1, NULL))
 					close_fd(&c->out_r);
 			} else if (fd == c->err_r) {
-				if (!drain_fd(fd, err, NULL))
+				if (!drain_fd(s, fd, err, 2, NULL))
 					close_fd(&c->err_r);
 			} else if (fd == c->status_r) {
-				if (!drain_fd(fd, NULL, &c->status))
+				if (!drain_fd(s, fd, NULL, 0, &c->status))
 					close_fd(&c->status_r);
 			} else if (fd == c->pidfd) {
 				if (syscall(SYS_waitid, P_PID, c->pid, &si, WEXITED | __WALL,
@@ -1127,6 +1231,16 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 		if (!c->killed && (out->o->total > kill_at || err->o->total > kill_at)) {
 			r->output_killed = true;
 			kill_all(c);
+		}
+		if (c->ndisks && !c->killed && !exited && now >= c->next_disk_ms) {
+			struct disk_watch *d = disk_check(c, now);
+
+			if (d) {
+				r->disk_killed = true;
+				r->disk_path = xstrdup(d->path);
+				r->disk_watermark = d->min_free;
+				kill_all(c);
+			}
 		}
 		if (exited && now >= drain_until) {
 			/* something outside our reach holds a pipe: stop reading */
@@ -1344,6 +1458,11 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 	c.plan.out_fd = pout[1];
 	c.plan.err_fd = perr[1];
 	c.plan.status_fd = pstat[1];
+	if (s->disk_min_free != UINT64_MAX) {
+		disk_watch_add(&c, s, pl.ws);
+		for (i = 0; i < pl.nrw; i++)
+			disk_watch_add(&c, s, pl.rw_list[i]);
+	}
 	if (spawn(&c, e) < 0)
 		goto out;
 	close_fd(&pout[1]);
@@ -1394,13 +1513,14 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 			jail_result_release(r);
 			goto out;
 		} else if (rec.kind == JAIL_REC_EXEC) {
+			struct buf line = BUF_INIT;
+
 			r->exec_errno = rec.code;
-			sink_feed(s->merge_stderr ? &out : &err, "forja: cannot execute ", 22);
-			sink_feed(s->merge_stderr ? &out : &err, rec.msg, strlen(rec.msg));
-			sink_feed(s->merge_stderr ? &out : &err, ": ", 2);
-			sink_feed(s->merge_stderr ? &out : &err, strerror(rec.code),
-				  strlen(strerror(rec.code)));
-			sink_feed(s->merge_stderr ? &out : &err, "\n", 1);
+			buf_printf(&line, "forja: cannot execute %s: %s\n", rec.msg,
+				   strerror(rec.code));
+			emit(s, s->merge_stderr ? &out : &err, s->merge_stderr ? 1 : 2, line.data,
+			     line.len);
+			buf_release(&line);
 		} else if (rec.kind == JAIL_REC_WAIT) {
 			decode_status(r, rec.code);
 		}
@@ -1408,6 +1528,7 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 	sink_finish(&out);
 	sink_finish(&err);
 	r->layers = c.plan.layers;
+	r->layers_missing = needed_layers(s) & ~c.plan.layers;
 	r->landlock_abi = (c.plan.layers & JAIL_LAYER_LANDLOCK) ? caps->landlock_abi : 0;
 	rc = 0;
 out:
@@ -1423,6 +1544,9 @@ out:
 	close_fd(&c.pidfd);
 	close_fd(&c.plan.null_fd);
 	buf_release(&c.status);
+	for (i = 0; i < c.ndisks; i++)
+		free(c.disks[i].path);
+	free(c.disks);
 	if (c.cg.version)
 		jail_cgroup_destroy(&c.cg);
 	if (lockfd >= 0) {
@@ -1447,6 +1571,7 @@ void jail_result_release(struct jail_result *r)
 {
 	buf_release(&r->out.data);
 	buf_release(&r->err.data);
+	free(r->disk_path);
 	memset(r, 0, sizeof *r);
 }
 

@@ -35,6 +35,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -215,6 +216,7 @@ static int cli_run(int argc, char **argv)
 		else if (strcmp(o, "--fsize") == 0) { TAKE(); s.max_file_bytes = strtoull(v, NULL, 10); }
 		else if (strcmp(o, "--nproc") == 0) { TAKE(); s.max_processes = atol(v); }
 		else if (strcmp(o, "--out-cap") == 0) { TAKE(); s.max_output_bytes = strtoull(v, NULL, 10); }
+		else if (strcmp(o, "--disk-min-free") == 0) { TAKE(); s.disk_min_free = strtoull(v, NULL, 10); }
 		else if (strcmp(o, "--result") == 0) { TAKE(); result_path = v; }
 		else if (strcmp(o, "--allow") == 0) {
 			unsigned b;
@@ -244,13 +246,16 @@ static int cli_run(int argc, char **argv)
 		buf_printf(&sum, "exit=%d\nsignal=%d\nexec_errno=%d\ntimed_out=%d\ncancelled=%d\n"
 			   "output_killed=%d\noom=%d\nprocs_limited=%d\nout_total=%llu\n"
 			   "out_kept=%zu\nout_cut=%llu\nerr_total=%llu\nelapsed_ms=%ld\n"
-			   "env_dropped=%u\nabi=%d\nlayers=",
+			   "env_dropped=%u\nabi=%d\ndisk_killed=%d\ndisk_watermark=%llu\nlayers=",
 			   r.exit_code, r.signal, r.exec_errno, r.timed_out, r.cancelled,
 			   r.output_killed, r.oom_killed, r.procs_limited,
 			   (unsigned long long)r.out.total, r.out.data.len,
 			   (unsigned long long)r.out.cut, (unsigned long long)r.err.total,
-			   r.elapsed_ms, r.env_dropped, r.landlock_abi);
+			   r.elapsed_ms, r.env_dropped, r.landlock_abi, r.disk_killed,
+			   (unsigned long long)r.disk_watermark);
 		jail_layers_describe(r.layers, &sum);
+		buf_puts(&sum, "\nmissing=");
+		jail_layers_describe(r.layers_missing, &sum);
 		buf_puts(&sum, "\n");
 		status = r.exit_code >= 0 ? r.exit_code : 128 + r.signal;
 		jail_result_release(&r);
@@ -980,6 +985,215 @@ static void test_limits(void)
 	}
 }
 
+/* What on_output saw: each stream's chunks put together, when the first
+ * chunk holding "a" came, and which streams were used. */
+struct seen {
+	struct buf stream[3];
+	double first_a;
+	int chunks, bad_stream;
+};
+
+static void seen_output(void *ctx, int stream, const char *data, size_t len)
+{
+	struct seen *w = ctx;
+
+	if (stream != 1 && stream != 2) {
+		w->bad_stream++;
+		return;
+	}
+	if (w->first_a == 0 && memchr(data, 'a', len))
+		w->first_a = now_s();
+	buf_add(&w->stream[stream], data, len);
+	w->chunks++;
+}
+
+static void seen_release(struct seen *w)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		buf_release(&w->stream[i]);
+	memset(w, 0, sizeof *w);
+}
+
+/* on_output: chunks as they are read, before the cap. */
+static void test_stream(void)
+{
+	static const char *const missing[] = { "no-such-command-forja", NULL };
+	struct jail_spec s;
+	struct jail_result r;
+	struct ferr e = FERR_INIT;
+	struct seen w;
+	double t0, end;
+
+	memset(&w, 0, sizeof w);
+	spec_init(&s, NULL);
+	s.on_output = seen_output;
+	s.output_ctx = &w;
+	t0 = now_s();
+	if (run_sh(&s, "printf a; sleep 0.3; printf b", &r, &e) == 0) {
+		end = now_s();
+		tap_ok(w.first_a > 0 && end - w.first_a >= 0.2,
+		       "stream: \"a\" reaches the callback while the command still runs");
+		printf("#   \"a\" seen after %.0f ms, the call returned after %.0f ms\n",
+		       w.first_a > 0 ? (w.first_a - t0) * 1000 : -1.0, (end - t0) * 1000);
+		tap_is_str(buf_cstr(&w.stream[1]), "ab", "stream: the chunks make the whole stdout");
+		tap_ok(w.chunks >= 2, "stream: \"a\" and \"b\" came as separate chunks");
+		tap_is_str(r.out.data.data, "ab", "stream: the result still holds the output");
+		jail_result_release(&r);
+	} else {
+		tap_ok(0, "stream: runs");
+		printf("#   %s\n", e.msg);
+	}
+	seen_release(&w);
+
+	s.max_output_bytes = 2000;
+	if (run_sh(&s, "head -c 100000 /dev/zero | tr '\\0' a; printf END; printf oops >&2",
+		   &r, &e) == 0) {
+		bool whole = w.stream[1].len == 100003 &&
+			     memcmp(w.stream[1].data + 100000, "END", 3) == 0;
+		size_t i;
+
+		for (i = 0; whole && i < 100000; i++)
+			whole = w.stream[1].data[i] == 'a';
+		tap_ok(r.out.cut > 0 && r.out.data.len == 2000, "stream: the kept output was capped");
+		tap_ok(whole, "stream: the chunks are the whole output, not the capped one");
+		if (!whole)
+			printf("#   expected 100000 a then END, got %zu bytes\n", w.stream[1].len);
+		tap_is_int((long long)w.stream[1].len, (long long)r.out.total,
+			   "stream: as many bytes as out.total");
+		tap_is_str(buf_cstr(&w.stream[2]), "oops", "stream: stderr is stream 2");
+		jail_result_release(&r);
+	}
+	seen_release(&w);
+
+	s.max_output_bytes = 0;
+	s.merge_stderr = true;
+	if (run_sh(&s, "echo out; echo err >&2", &r, &e) == 0) {
+		tap_is_str(buf_cstr(&w.stream[1]), "out\nerr\n", "stream: merged, all on stream 1");
+		tap_is_int((long long)w.stream[2].len, 0, "stream: merged, nothing on stream 2");
+		jail_result_release(&r);
+	}
+	seen_release(&w);
+
+	spec_init(&s, missing);
+	s.on_output = seen_output;
+	s.output_ctx = &w;
+	if (jail_run(&s, &r, &e) == 0) {
+		tap_is_str(buf_cstr(&w.stream[2]), r.err.data.data,
+			   "stream: forja's \"cannot execute\" line goes through the callback too");
+		jail_result_release(&r);
+	}
+	tap_is_int(w.bad_stream, 0, "stream: no stream other than 1 and 2");
+	seen_release(&w);
+}
+
+static uint64_t free_bytes(const char *path)
+{
+	struct statvfs v;
+
+	if (statvfs(path, &v) < 0)
+		die("statvfs %s: %s", path, strerror(errno));
+	return (uint64_t)v.f_bavail * v.f_frsize;
+}
+
+/* The disk watermark, on a 64 MiB tmpfs as the workspace (root only). */
+static void test_disk(void)
+{
+	static const char *const fill =
+		"i=0; while :; do head -c 1048576 /dev/zero > f$i || exit 1; i=$((i+1)); "
+		"sleep 0.05; done";
+	const uint64_t mib = 1024 * 1024;
+	char dir[PATH_MAX], saved[PATH_MAX];
+	struct jail_spec s;
+	struct jail_result r;
+	struct ferr e = FERR_INIT;
+	uint64_t left;
+	double t0;
+
+	if (geteuid() != 0) {
+		tap_ok(1, "disk: watermark on a small tmpfs # SKIP needs root to mount one");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/disk", scratch);
+	if (mkdir(dir, 0755) < 0)
+		die("mkdir %s: %s", dir, strerror(errno));
+	if (mount("forja-disk", dir, "tmpfs", 0, "size=64m,mode=0755") < 0) {
+		char why[160];
+
+		snprintf(why, sizeof why, "disk: watermark on a small tmpfs # SKIP mount tmpfs: %s",
+			 strerror(errno));
+		tap_ok(1, why);
+		return;
+	}
+	snprintf(saved, sizeof saved, "%s", ws);
+	snprintf(ws, sizeof ws, "%s", dir);
+
+	spec_init(&s, NULL);
+	s.disk_min_free = 16 * mib;
+	t0 = now_s();
+	if (run_sh(&s, fill, &r, &e) == 0) {
+		left = free_bytes(dir);
+		tap_ok(r.disk_killed, "disk: a command filling the disk is killed at the watermark");
+		tap_ok(!r.timed_out && now_s() - t0 < 15, "disk: well before the timeout");
+		tap_is_int(r.signal, SIGKILL, "disk: by SIGKILL");
+		tap_is_str(r.disk_path, dir, "disk: the result names the file system's path");
+		tap_is_int((long long)r.disk_watermark, (long long)(16 * mib),
+			   "disk: and its watermark");
+		tap_ok(left >= 8 * mib, "disk: free space is left (>= 8 MiB of 64)");
+		printf("#   %.1f MiB free after the kill, watermark 16 MiB, %.1f s\n",
+		       (double)left / (double)mib, now_s() - t0);
+		usleep(300000);
+		tap_ok(free_bytes(dir) == left, "disk: nothing keeps writing after the call");
+		jail_result_release(&r);
+	} else {
+		tap_ok(0, "disk: runs");
+		printf("#   %s\n", e.msg);
+	}
+	sh("rm -f '%s'/f*", dir);
+
+	spec_init(&s, NULL);
+	if (run_sh(&s, "head -c 1048576 /dev/zero > small && sleep 0.3 && echo done", &r, &e) == 0) {
+		tap_ok(!r.disk_killed && r.exit_code == 0,
+		       "disk: the default watermark lets a small write run");
+		tap_is_str(r.out.data.data, "done\n", "disk: and it completes");
+		jail_result_release(&r);
+	}
+
+	/* Already below the watermark at the start: half the free space. */
+	sh("head -c %llu /dev/zero > '%s/big'", (unsigned long long)(54 * mib), dir);
+	left = free_bytes(dir);
+	spec_init(&s, NULL);
+	s.disk_min_free = 16 * mib;
+	if (run_sh(&s, "head -c 1048576 /dev/zero > small2 && sleep 0.3 && echo done", &r, &e) == 0) {
+		tap_ok(!r.disk_killed && strcmp(r.out.data.data, "done\n") == 0,
+		       "disk: below the watermark at the start, a small command still runs");
+		jail_result_release(&r);
+	}
+	left = free_bytes(dir);
+	if (run_sh(&s, fill, &r, &e) == 0) {
+		uint64_t after = free_bytes(dir);
+
+		tap_ok(r.disk_killed, "disk: below at the start, filling is still killed");
+		tap_ok(r.disk_watermark >= left / 2 - mib && r.disk_watermark <= left / 2 + mib,
+		       "disk: at half the free space of the start");
+		printf("#   %.1f MiB free at the start, watermark %.1f MiB, %.1f MiB left\n",
+		       (double)left / (double)mib, (double)r.disk_watermark / (double)mib,
+		       (double)after / (double)mib);
+		tap_ok(after >= 2 * mib, "disk: and free space is left");
+		jail_result_release(&r);
+	}
+	sh("rm -f '%s'/f*", dir);
+	s.disk_min_free = UINT64_MAX;
+	if (run_sh(&s, "head -c 2097152 /dev/zero > f-off && echo done", &r, &e) == 0) {
+		tap_ok(!r.disk_killed && r.exit_code == 0, "disk: UINT64_MAX turns the watermark off");
+		jail_result_release(&r);
+	}
+	snprintf(ws, sizeof ws, "%s", saved);
+	if (umount2(dir, MNT_DETACH) < 0)
+		die("umount %s: %s", dir, strerror(errno));
+}
+
 static void test_errors(void)
 {
 	struct jail_spec s;
@@ -1352,6 +1566,8 @@ int main(int argc, char **argv)
 	test_env();
 	test_errors();
 	test_limits();
+	test_stream();
+	test_disk();
 	test_workspace();
 	test_network_on();
 	test_not_a_repo();

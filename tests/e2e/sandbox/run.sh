@@ -31,9 +31,10 @@ T_COUNT=0 T_FAILED=0 ESCAPES=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/forja-escape.XXXXXX") || exit 1
 chmod 755 "$T"
 MARK="forja-esc-$$-$(date +%s)"
-LPID=
+LPID= DISK=
 cleanup() {
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+	[ -n "$DISK" ] && umount -l "$DISK" 2>/dev/null
 	rm -rf "$T" "/tmp/$MARK-secret" "/dev/shm/$MARK-secret" 2>/dev/null
 }
 trap cleanup EXIT
@@ -354,6 +355,39 @@ case "$OUT" in
 *"File too large"*10485760*) ok "R03 disk fill stopped at max_file_bytes (EFBIG)" ;;
 *) escape "R03 disk fill" "$(show)" ;;
 esac
+# R13 disk fill with many files, each under max_file_bytes, written at a
+# pace the watermark can see: the call is killed before the file system is
+# full.  As root on a 64 MiB tmpfs of its own (watermark 16 MiB); otherwise
+# on the workspace's file system with a watermark 24 MiB below its free
+# space now (other writers on it only make the kill come sooner).
+FILL='i=0; while :; do head -c 1048576 /dev/zero > f$i || exit 1; i=$((i+1)); sleep 0.05; done'
+avail_kib() { df -Pk "$1" | awk 'NR == 2 { print $4 }'; }
+if [ $ROOT -eq 1 ] && mkdir -p "$T/disk" && mount -t tmpfs -o size=64m,mode=0755 forja-esc-disk "$T/disk" 2>/dev/null; then
+	DISK=$T/disk
+	jrun --ws "$DISK" --disk-min-free 16777216 -- /bin/sh -c "$FILL"
+	left=$(avail_kib "$DISK")
+	sleep 0.3
+	if [ "$(res disk_killed)" = 1 ] && [ "$left" -ge 8192 ] && [ "$(avail_kib "$DISK")" = "$left" ]; then
+		ok "R13 disk fill killed at the watermark ($((left / 1024)) MiB of 64 left, nothing writing after)"
+	else
+		escape "R13 disk fill: $left KiB left of a 64 MiB tmpfs" "$(show)"
+	fi
+	umount -l "$DISK" && DISK=
+else
+	avail=$(avail_kib "$WS")
+	if [ "${avail:-0}" -lt 131072 ]; then
+		ok "R13 disk fill # SKIP less than 128 MiB free on the workspace's file system"
+	else
+		jrun --disk-min-free $(( (avail - 24576) * 1024 )) -- /bin/sh -c "$FILL"
+		n=$(ls "$WS" | grep -c '^f[0-9]*$')
+		rm -f "$WS"/f[0-9]*
+		if [ "$(res disk_killed)" = 1 ] && [ "$n" -le 40 ]; then
+			ok "R13 disk fill killed at the watermark ($n MiB written, 24 MiB allowed)"
+		else
+			escape "R13 disk fill: $n MiB written with 24 MiB allowed" "$(show)"
+		fi
+	fi
+fi
 t0=$(date +%s)
 jsh 'yes' --out-cap 65536 --timeout 20000
 if [ "$(res output_killed)" = 1 ] && [ "$(res out_kept)" = 65536 ] && [ $(($(date +%s) - t0)) -lt 10 ]; then

@@ -12,32 +12,75 @@
 
 #include "internal.h"
 
+/* One chat_msg as a Chat Completions message.  Assistant reasoning is
+ * not sent back: the protocol has no field for it. */
+static cJSON *build_message(const struct chat_msg *msg)
+{
+	cJSON *m = cJSON_CreateObject();
+	const char *role = msg->role ? msg->role : "user";
+
+	cJSON_AddStringToObject(m, "role", role);
+	if (strcmp(role, "tool") == 0) {
+		request_add_string(m, "tool_call_id", msg->tool_call_id);
+		request_add_string(m, "content", msg->content);
+		return m;
+	}
+	if (strcmp(role, "assistant") != 0 || !msg->ncalls) {
+		request_add_string(m, "content", msg->content);
+		return m;
+	}
+	if (msg->content && *msg->content)
+		request_add_string(m, "content", msg->content);
+	else
+		cJSON_AddNullToObject(m, "content");
+	cJSON *calls = cJSON_AddArrayToObject(m, "tool_calls");
+	for (size_t i = 0; i < msg->ncalls; i++) {
+		const struct chat_tool_use *use = &msg->calls[i];
+		cJSON *call = cJSON_CreateObject(), *fn;
+		request_add_string(call, "id", use->id);
+		cJSON_AddStringToObject(call, "type", "function");
+		fn = cJSON_AddObjectToObject(call, "function");
+		request_add_string(fn, "name", use->name);
+		request_add_string(fn, "arguments",
+				   use->arguments && *use->arguments ? use->arguments : "{}");
+		cJSON_AddItemToArray(calls, call);
+	}
+	return m;
+}
+
 void openai_build_request(const struct provider_config *pc, const struct chat_request *req,
 			  struct buf *body)
 {
 	cJSON *root = cJSON_CreateObject(), *msgs, *m;
-	char *text;
 
 	cJSON_AddStringToObject(root, "model", pc->model ? pc->model : "");
 	msgs = cJSON_AddArrayToObject(root, "messages");
 	if (req->system) {
 		m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "system");
-		cJSON_AddStringToObject(m, "content", req->system);
+		request_add_string(m, "content", req->system);
 		cJSON_AddItemToArray(msgs, m);
 	}
-	for (size_t i = 0; i < req->nmsgs; i++) {
-		m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", req->msgs[i].role);
-		cJSON_AddStringToObject(m, "content", req->msgs[i].content);
-		cJSON_AddItemToArray(msgs, m);
+	for (size_t i = 0; i < req->nmsgs; i++)
+		cJSON_AddItemToArray(msgs, build_message(&req->msgs[i]));
+	/* no tools, no "tools" key: some servers refuse an empty array */
+	if (req->ntools) {
+		cJSON *tools = cJSON_AddArrayToObject(root, "tools");
+		for (size_t i = 0; i < req->ntools; i++) {
+			const struct chat_tool_def *def = &req->tools[i];
+			cJSON *tool = cJSON_CreateObject(), *fn;
+			cJSON_AddStringToObject(tool, "type", "function");
+			fn = cJSON_AddObjectToObject(tool, "function");
+			request_add_string(fn, "name", def->name);
+			if (def->description)
+				request_add_string(fn, "description", def->description);
+			cJSON_AddItemToObject(fn, "parameters", request_schema(def->parameters));
+			cJSON_AddItemToArray(tools, tool);
+		}
 	}
 	cJSON_AddBoolToObject(root, "stream", 1);
 	cJSON_AddBoolToObject(cJSON_AddObjectToObject(root, "stream_options"), "include_usage", 1);
-	text = cJSON_PrintUnformatted(root);
-	buf_puts(body, text ? text : "{}");
-	free(text);
-	cJSON_Delete(root);
+	request_print(root, body);
 }
 
 static const char *str_of(const cJSON *o, const char *key)
@@ -54,29 +97,55 @@ static int64_t num_of(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
 }
 
-static void tool_fragment(struct stream_state *st, const cJSON *tc)
+/* The call a fragment belongs to.  Servers number calls with "index";
+ * some omit it and send each call with its own id, the continuations of
+ * the last one with neither. */
+static int fragment_slot(struct stream_state *st, const cJSON *idx, const char *id, size_t *slot)
+{
+	struct chat_result *r = st->result;
+
+	if (cJSON_IsNumber(idx)) {
+		double d = idx->valuedouble;
+		long index = d >= 0 && d <= (double)STREAM_MAX_CALLS ? (long)d : -2;
+		/* the latest call with that index, unless this fragment starts
+		 * another call (Gemini numbers every parallel call 0) */
+		for (size_t i = r->ncalls; i-- > 0;)
+			if (st->call_index[i] == index) {
+				if (id && *id && r->calls[i].id && strcmp(r->calls[i].id, id) != 0)
+					break;
+				*slot = i;
+				return 0;
+			}
+		if (stream_new_call(st, slot) < 0)
+			return -1;
+		st->call_index[*slot] = index;
+		return 0;
+	}
+	if (id && *id) {
+		for (size_t i = 0; i < r->ncalls; i++)
+			if (r->calls[i].id && strcmp(r->calls[i].id, id) == 0) {
+				*slot = i;
+				return 0;
+			}
+	} else if (r->ncalls) {
+		*slot = r->ncalls - 1;
+		return 0;
+	}
+	return stream_new_call(st, slot);
+}
+
+static int tool_fragment(struct stream_state *st, const cJSON *tc)
 {
 	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-	const cJSON *idx = cJSON_GetObjectItemCaseSensitive(tc, "index");
-	long index = cJSON_IsNumber(idx) ? (long)idx->valuedouble : 0;
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
 	const char *id = str_of(tc, "id");
 	const char *name = str_of(fn, "name");
-	const char *args = str_of(fn, "arguments");
-	struct chat_result *r = st->result;
-	size_t slot = r->ncalls;
+	size_t slot;
+	int rc = 0;
 
-	for (size_t i = 0; i < r->ncalls; i++)
-		if (st->call_index[i] == index)
-			slot = i;
-	/* some servers omit the index and send one call per fragment with an id */
-	if (slot < r->ncalls && !cJSON_IsNumber(idx) && id && r->calls[slot].id &&
-	    strcmp(id, r->calls[slot].id) != 0)
-		slot = r->ncalls;
-	if (slot == r->ncalls) {
-		slot = stream_new_call(st);
-		st->call_index[slot] = cJSON_IsNumber(idx) ? index : (long)slot;
-	}
-	struct chat_tool_call *c = &r->calls[slot];
+	if (fragment_slot(st, cJSON_GetObjectItemCaseSensitive(tc, "index"), id, &slot) < 0)
+		return -1;
+	struct chat_tool_call *c = &st->result->calls[slot];
 	if (id && *id && !c->id)
 		c->id = xstrdup(id);
 	if (name && *name) {
@@ -90,8 +159,16 @@ static void tool_fragment(struct stream_state *st, const cJSON *tc)
 			memcpy(c->name + a, name, b + 1);
 		}
 	}
-	if (args)
-		buf_puts(&c->arguments, args);
+	if (cJSON_IsString(args)) {
+		rc = stream_call_arguments(st, slot, args->valuestring, strlen(args->valuestring));
+	} else if (cJSON_IsObject(args)) {
+		/* a few servers send the arguments parsed, as Ollama's own API does */
+		char *text = cJSON_PrintUnformatted(args);
+		if (text)
+			rc = stream_call_arguments(st, slot, text, strlen(text));
+		free(text);
+	}
+	return rc;
 }
 
 int openai_on_event(struct stream_state *st, const char *type, const char *data, size_t len)
@@ -131,7 +208,10 @@ int openai_on_event(struct stream_state *st, const char *type, const char *data,
 			stream_delta(st, EV_TEXT, v->valuestring, strlen(v->valuestring));
 		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls"), *tc;
 		cJSON_ArrayForEach(tc, calls)
-			tool_fragment(st, tc);
+			if (tool_fragment(st, tc) < 0) {
+				cJSON_Delete(root);
+				return -1;
+			}
 		const char *finish = str_of(choice, "finish_reason");
 		if (finish && *finish)
 			stream_finish(st, finish);

@@ -126,6 +126,10 @@ void stream_finish(struct stream_state *st, const char *raw_reason)
 		stream_emit_call(st, i);
 	ev.raw_reason = raw_reason;
 	ev.reason = normalise_finish(raw_reason);
+	/* gpt-4o and several compatible servers say "stop" after tool calls:
+	 * the calls are what the model asked for */
+	if (st->result->ncalls && strcmp(ev.reason, "stop") == 0)
+		ev.reason = "tool_calls";
 	snprintf(st->result->finish, sizeof st->result->finish, "%s", ev.reason);
 	st->finished = true;
 	st->shown = true;
@@ -154,15 +158,32 @@ void stream_usage(struct stream_state *st, int64_t prompt, int64_t completion, i
 	events_emit(st->bus, &ev);
 }
 
-size_t stream_new_call(struct stream_state *st)
+int stream_new_call(struct stream_state *st, size_t *slot)
 {
 	struct chat_result *r = st->result;
 
+	if (r->ncalls >= STREAM_MAX_CALLS)
+		return stream_fail(st, FERR_PROVIDER, false,
+				   "%s sent more than %d tool calls in one answer", st->pc->name,
+				   STREAM_MAX_CALLS);
 	r->calls = xrealloc(r->calls, (r->ncalls + 1) * sizeof *r->calls);
 	memset(&r->calls[r->ncalls], 0, sizeof *r->calls);
 	st->call_index = xrealloc(st->call_index, (r->ncalls + 1) * sizeof *st->call_index);
 	st->call_index[r->ncalls] = -1;
-	return r->ncalls++;
+	*slot = r->ncalls++;
+	return 0;
+}
+
+int stream_call_arguments(struct stream_state *st, size_t i, const char *s, size_t len)
+{
+	struct chat_tool_call *c = &st->result->calls[i];
+
+	if (len > STREAM_MAX_ARGUMENTS - c->arguments.len)
+		return stream_fail(st, FERR_PROVIDER, false,
+				   "%s sent tool call arguments longer than %u bytes for %s",
+				   st->pc->name, STREAM_MAX_ARGUMENTS, c->name ? c->name : "a call");
+	buf_add(&c->arguments, s, len);
+	return 0;
 }
 
 void stream_emit_call(struct stream_state *st, size_t i)
@@ -173,7 +194,13 @@ void stream_emit_call(struct stream_state *st, size_t i)
 	if (c->emitted)
 		return;
 	c->emitted = true;
-	ev.id = c->id ? c->id : "";
+	if (!c->id || !*c->id) {
+		struct buf id = BUF_INIT;
+		buf_printf(&id, "call_%zu", i);
+		free(c->id);
+		c->id = buf_steal(&id);
+	}
+	ev.id = c->id;
 	ev.name = c->name ? c->name : "";
 	ev.arguments = c->arguments.len ? c->arguments.data : "{}";
 	st->shown = true;

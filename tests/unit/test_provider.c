@@ -1,5 +1,8 @@
-/* The stream assemblers (OpenAI chunks, Anthropic events), error
+/* The stream assemblers (OpenAI chunks, Anthropic events), the request
+ * builders (tools, tool calls and results, thinking), error
  * classification, back-off and key redaction, fed directly. */
+#include <cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +184,348 @@ static void test_anthropic(void)
 	harness_release(&h);
 }
 
+
+/* A few more stream shapes: calls without an index or an id, Gemini's
+ * parallel calls all numbered 0, arguments sent parsed, hostile counts. */
+static void test_openai_calls_odd(void)
+{
+	struct harness h;
+
+	/* no index at all: each call has its id, continuations have neither */
+	harness_init(&h, PROVIDER_OPENAI);
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"ls\",\"arguments\":\"{\\\"p\\\":\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"1}\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"cat\",\"arguments\":\"{}\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}");
+	tap_is_str(buf_cstr(&h.cap.calls), "[a|ls|{\"p\":1}][b|cat|{}]",
+		   "without an index, a fragment with no id continues the last call");
+	tap_is_str(h.result.finish, "tool_calls", "finish \"stop\" with calls is tool_calls in the result");
+	tap_is_str(buf_cstr(&h.cap.finish), "tool_calls/stop", "and in the event, the raw reason kept");
+	harness_release(&h);
+
+	/* Gemini: index 0 for every call, told apart by the id */
+	harness_init(&h, PROVIDER_OPENAI);
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"g1\",\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"x\\\":\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"g2\",\"function\":{\"name\":\"b\",\"arguments\":\"{\\\"y\\\":2}\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+	tap_is_str(buf_cstr(&h.cap.calls), "[g1|a|{\"x\":1}][g2|b|{\"y\":2}]",
+		   "calls sharing index 0 with different ids are two calls");
+	tap_is_int((long long)h.result.ncalls, 2, "two calls in the result");
+	harness_release(&h);
+
+	/* no id anywhere, arguments as an object, an absurd index */
+	harness_init(&h, PROVIDER_OPENAI);
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1e300,\"function\":{\"name\":\"x\",\"arguments\":{\"k\":[1,\"v\"]}}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+	tap_is_str(buf_cstr(&h.cap.calls), "[call_0|x|{\"k\":[1,\"v\"]}]",
+		   "a call without an id gets call_<n>; parsed arguments are printed back");
+	tap_is_str(h.result.calls[0].id, "call_0", "the result holds the made-up id");
+	tap_ok(!h.st.failed, "an index out of range is not an error");
+	harness_release(&h);
+
+	/* finish "length" with a call: the call is cut, the reason stays */
+	harness_init(&h, PROVIDER_OPENAI);
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"w\",\"arguments\":\"{\\\"t\\\":\\\"ab\"}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}");
+	tap_is_str(h.result.finish, "length", "finish length with a call stays length");
+	harness_release(&h);
+
+	/* a server that never stops numbering calls */
+	harness_init(&h, PROVIDER_OPENAI);
+	int rc = 0;
+	for (int i = 0; i <= STREAM_MAX_CALLS && rc == 0; i++) {
+		char chunk[160];
+		snprintf(chunk, sizeof chunk, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":%d,\"id\":\"c%d\",\"function\":{\"name\":\"n\",\"arguments\":\"{}\"}}]}}]}", i, i);
+		rc = openai_on_event(&h.st, "message", chunk, strlen(chunk));
+	}
+	tap_ok(rc < 0 && h.st.failed && !h.st.retryable, "more than STREAM_MAX_CALLS calls fails the stream");
+	tap_contains(h.st.err.msg, "more than 1024 tool calls", "and says why");
+	tap_is_int((long long)h.result.ncalls, STREAM_MAX_CALLS, "no call past the limit is kept");
+	harness_release(&h);
+}
+
+static void test_anthropic_calls_odd(void)
+{
+	struct harness h;
+
+	harness_init(&h, PROVIDER_ANTHROPIC);
+	/* a proxy that sends the input whole in content_block_start */
+	feed(&h, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"ls\",\"input\":{\"path\":\"src\"}}}");
+	feed(&h, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+	/* a start preview, then the real input in deltas (the first empty) */
+	feed(&h, "content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"cat\",\"input\":{\"partial\":true}}}");
+	feed(&h, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}");
+	feed(&h, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"f\\\":\"}}");
+	feed(&h, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"a\\\"}\"}}");
+	feed(&h, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}");
+	/* no id */
+	feed(&h, "content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"name\":\"pwd\",\"input\":{}}}");
+	feed(&h, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}");
+	feed(&h, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"}}");
+	tap_is_str(buf_cstr(&h.cap.calls), "[t1|ls|{\"path\":\"src\"}][t2|cat|{\"f\":\"a\"}][call_2|pwd|{}]",
+		   "input from content_block_start, replaced by deltas when they come; ids made up");
+	tap_is_int((long long)h.result.ncalls, 3, "three calls in the result");
+	tap_is_str(h.result.finish, "tool_calls", "stop_reason tool_use is finish tool_calls");
+	tap_is_str(buf_cstr(&h.result.calls[1].arguments), "{\"f\":\"a\"}", "arguments kept exactly");
+	harness_release(&h);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* Parse got, compare it with want (JSON written with ' for "), and show
+ * both compactly when they differ. */
+static void is_json(const char *got, const char *want_quoted, const char *name)
+{
+	char *want_text = xstrdup(want_quoted);
+	for (char *p = want_text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	cJSON *want = cJSON_Parse(want_text);
+	cJSON *have = cJSON_Parse(got);
+	if (!want) {
+		tap_ok(0, name);
+		printf("# the expected JSON does not parse: %s\n", want_text);
+	} else if (cJSON_Compare(have, want, 1)) {
+		tap_ok(1, name);
+	} else {
+		char *a = have ? cJSON_PrintUnformatted(have) : xstrdup(got);
+		char *b = cJSON_PrintUnformatted(want);
+		tap_is_str(a, b, name);
+		free(a);
+		free(b);
+	}
+	cJSON_Delete(want);
+	cJSON_Delete(have);
+	free(want_text);
+}
+
+/* The member key of the JSON object text, printed compactly ("" when
+ * absent), for asserting one part of a request. */
+static char *json_member(const char *text, const char *key)
+{
+	cJSON *root = cJSON_Parse(text);
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	char *out = v ? cJSON_PrintUnformatted(v) : xstrdup("");
+
+	cJSON_Delete(root);
+	return out;
+}
+
+static const struct chat_tool_def tools[] = {
+	{ "list_dir", "List a directory",
+	  "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]}" },
+	{ "read_file", NULL, "{\"type\":\"object\", oops" },
+	{ "run", "Run a command", "[\"not\", \"an object\"]" },
+	{ "noop", "Nothing", "{} trailing" },
+};
+
+static const struct chat_tool_use calls1[] = {
+	{ "call_1", "list_dir", "{\"path\":\".\"}" },
+	{ "call_2", "read_file", "[1,2]" },
+};
+static const struct chat_tool_use calls2[] = {
+	{ "call_3", "read_file", "{\"path\":\"b.c\"} trailing" },
+	{ "call_4", "noop", "" },
+};
+
+/* user; assistant with thinking and two calls (the second with arguments
+ * that are not an object); both results (one an error); an empty assistant
+ * message; user; assistant with text and two calls; their results. */
+static const struct chat_msg conversation[] = {
+	{ .role = "user", .content = "list and read" },
+	{ .role = "assistant", .content = NULL, .reasoning = "look first", .signature = "SIG1",
+	  .calls = calls1, .ncalls = 2 },
+	{ .role = "tool", .tool_call_id = "call_1", .tool_name = "list_dir", .content = "a.c\nb.c" },
+	{ .role = "tool", .tool_call_id = "call_2", .tool_name = "read_file",
+	  .content = "arguments must be an object", .is_error = true },
+	{ .role = "assistant", .content = "" },
+	{ .role = "user", .content = "and b?" },
+	{ .role = "assistant", .content = "Here.", .reasoning = "no signature, not sent",
+	  .calls = calls2, .ncalls = 2 },
+	{ .role = "tool", .tool_call_id = "call_3", .tool_name = "read_file", .content = "B\xff" },
+	{ .role = "tool", .tool_call_id = "call_4", .tool_name = "noop", .content = "" },
+};
+
+static void test_openai_request(void)
+{
+	struct provider_config pc = { 0 };
+	struct chat_request req = { .system = "S", .msgs = conversation,
+				    .nmsgs = sizeof conversation / sizeof *conversation,
+				    .tools = tools, .ntools = sizeof tools / sizeof *tools };
+	struct buf body = BUF_INIT;
+	char *part;
+
+	pc.model = "gpt-test";
+	openai_build_request(&pc, &req, &body);
+	part = json_member(body.data, "messages");
+	is_json(part,
+		"[{'role':'system','content':'S'},"
+		"{'role':'user','content':'list and read'},"
+		"{'role':'assistant','content':null,'tool_calls':["
+		"{'id':'call_1','type':'function','function':{'name':'list_dir','arguments':'{\\'path\\':\\'.\\'}'}},"
+		"{'id':'call_2','type':'function','function':{'name':'read_file','arguments':'[1,2]'}}]},"
+		"{'role':'tool','tool_call_id':'call_1','content':'a.c\\nb.c'},"
+		"{'role':'tool','tool_call_id':'call_2','content':'arguments must be an object'},"
+		"{'role':'assistant','content':''},"
+		"{'role':'user','content':'and b?'},"
+		"{'role':'assistant','content':'Here.','tool_calls':["
+		"{'id':'call_3','type':'function','function':{'name':'read_file','arguments':'{\\'path\\':\\'b.c\\'} trailing'}},"
+		"{'id':'call_4','type':'function','function':{'name':'noop','arguments':'{}'}}]},"
+		"{'role':'tool','tool_call_id':'call_3','content':'B\xef\xbf\xbd'},"
+		"{'role':'tool','tool_call_id':'call_4','content':''}]",
+		"openai: assistant calls with arguments as text, tool messages answer them, no reasoning");
+	free(part);
+	part = json_member(body.data, "tools");
+	is_json(part,
+		"[{'type':'function','function':{'name':'list_dir','description':'List a directory',"
+		"'parameters':{'type':'object','properties':{'path':{'type':'string'}},'required':['path']}}},"
+		"{'type':'function','function':{'name':'read_file','parameters':{'type':'object'}}},"
+		"{'type':'function','function':{'name':'run','description':'Run a command','parameters':{'type':'object'}}},"
+		"{'type':'function','function':{'name':'noop','description':'Nothing','parameters':{'type':'object'}}}]",
+		"openai: tools as functions; a schema that is not exactly an object becomes {type: object}");
+	free(part);
+	part = json_member(body.data, "tool_choice");
+	tap_is_str(part, "", "openai: no tool_choice (auto)");
+	free(part);
+	part = json_member(body.data, "stream_options");
+	tap_is_str(part, "{\"include_usage\":true}", "openai: stream_options unchanged");
+	free(part);
+
+	/* no tools: exactly the request forja always sent */
+	static const struct chat_msg plain[] = {
+		{ .role = "user", .content = "hi" },
+		{ .role = "assistant", .content = "yo" },
+		{ .role = "user", .content = "more" },
+	};
+	struct chat_request preq = { .system = "S", .msgs = plain, .nmsgs = 3 };
+	buf_reset(&body);
+	openai_build_request(&pc, &preq, &body);
+	tap_is_str(body.data,
+		   "{\"model\":\"gpt-test\",\"messages\":[{\"role\":\"system\",\"content\":\"S\"},"
+		   "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"yo\"},"
+		   "{\"role\":\"user\",\"content\":\"more\"}],\"stream\":true,"
+		   "\"stream_options\":{\"include_usage\":true}}",
+		   "openai: without tools the body is byte for byte what it was");
+	buf_release(&body);
+}
+
+static void test_anthropic_request(void)
+{
+	struct provider_config pc = { 0 };
+	struct chat_request req = { .system = "S", .msgs = conversation,
+				    .nmsgs = sizeof conversation / sizeof *conversation,
+				    .tools = tools, .ntools = sizeof tools / sizeof *tools };
+	struct buf body = BUF_INIT;
+	char *part;
+
+	pc.model = "claude-test";
+	pc.max_tokens = 1000;
+	anthropic_build_request(&pc, &req, &body);
+	part = json_member(body.data, "messages");
+	is_json(part,
+		"[{'role':'user','content':'list and read'},"
+		"{'role':'assistant','content':["
+		"{'type':'thinking','thinking':'look first','signature':'SIG1'},"
+		"{'type':'tool_use','id':'call_1','name':'list_dir','input':{'path':'.'}},"
+		"{'type':'tool_use','id':'call_2','name':'read_file','input':{}}]},"
+		"{'role':'user','content':["
+		"{'type':'tool_result','tool_use_id':'call_1','content':'a.c\\nb.c'},"
+		"{'type':'tool_result','tool_use_id':'call_2','content':'arguments must be an object','is_error':true},"
+		"{'type':'text','text':'and b?'}]},"
+		"{'role':'assistant','content':["
+		"{'type':'text','text':'Here.'},"
+		"{'type':'tool_use','id':'call_3','name':'read_file','input':{}},"
+		"{'type':'tool_use','id':'call_4','name':'noop','input':{}}]},"
+		"{'role':'user','content':["
+		"{'type':'tool_result','tool_use_id':'call_3','content':'B\xef\xbf\xbd'},"
+		"{'type':'tool_result','tool_use_id':'call_4'}]}]",
+		"anthropic: thinking first, tool_use inputs as objects ({} for bad arguments), results and "
+		"the next user text in one turn, the empty assistant message left out");
+	free(part);
+	part = json_member(body.data, "tools");
+	is_json(part,
+		"[{'name':'list_dir','description':'List a directory',"
+		"'input_schema':{'type':'object','properties':{'path':{'type':'string'}},'required':['path']}},"
+		"{'name':'read_file','input_schema':{'type':'object'}},"
+		"{'name':'run','description':'Run a command','input_schema':{'type':'object'}},"
+		"{'name':'noop','description':'Nothing','input_schema':{'type':'object'}}]",
+		"anthropic: tools with input_schema; a bad schema becomes {type: object}");
+	free(part);
+	part = json_member(body.data, "system");
+	tap_is_str(part, "\"S\"", "anthropic: the system prompt stays top-level");
+	free(part);
+
+	/* a user message between the calls and their results: results first */
+	static const struct chat_tool_use one[] = { { "t1", "ls", "{}" } };
+	static const struct chat_msg interjected[] = {
+		{ .role = "user", .content = "go" },
+		{ .role = "assistant", .calls = one, .ncalls = 1 },
+		{ .role = "user", .content = "hurry" },
+		{ .role = "tool", .tool_call_id = "t1", .content = "x" },
+		{ .role = "assistant", .content = "a" },
+		{ .role = "assistant", .content = "b" },
+	};
+	struct chat_request ireq = { .msgs = interjected, .nmsgs = 6 };
+	buf_reset(&body);
+	anthropic_build_request(&pc, &ireq, &body);
+	part = json_member(body.data, "messages");
+	is_json(part,
+		"[{'role':'user','content':'go'},"
+		"{'role':'assistant','content':[{'type':'tool_use','id':'t1','name':'ls','input':{}}]},"
+		"{'role':'user','content':[{'type':'tool_result','tool_use_id':'t1','content':'x'},"
+		"{'type':'text','text':'hurry'}]},"
+		"{'role':'assistant','content':[{'type':'text','text':'a'},{'type':'text','text':'b'}]}]",
+		"anthropic: tool_result blocks lead their turn; consecutive assistant messages merge");
+	free(part);
+	part = json_member(body.data, "tools");
+	tap_is_str(part, "", "anthropic: no tools key without tools");
+	free(part);
+
+	/* no tools: exactly the request forja always sent */
+	static const struct chat_msg plain[] = {
+		{ .role = "user", .content = "hi" },
+		{ .role = "assistant", .content = "yo" },
+		{ .role = "user", .content = "more" },
+	};
+	struct chat_request preq = { .system = "S", .msgs = plain, .nmsgs = 3 };
+	buf_reset(&body);
+	anthropic_build_request(&pc, &preq, &body);
+	tap_is_str(body.data,
+		   "{\"model\":\"claude-test\",\"max_tokens\":1000,\"system\":\"S\",\"messages\":["
+		   "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"yo\"},"
+		   "{\"role\":\"user\",\"content\":\"more\"}],\"stream\":true}",
+		   "anthropic: without tools the body is byte for byte what it was");
+
+	/* hostile tool texts: deep nesting, huge, not JSON at all */
+	struct buf deep = BUF_INIT;
+	for (int i = 0; i < 5000; i++)
+		buf_puts(&deep, "{\"a\":");
+	static struct chat_tool_use bad[1];
+	bad[0] = (struct chat_tool_use){ "t9", "x", deep.data };
+	struct chat_tool_def bad_tool = { "x", "d", deep.data };
+	static const struct chat_msg q = { .role = "user", .content = "q" };
+	struct chat_msg hostile[3] = { q, { .role = "assistant", .calls = bad, .ncalls = 1 },
+				       { .role = "tool", .tool_call_id = "t9", .content = "r" } };
+	struct chat_request hreq = { .msgs = hostile, .nmsgs = 3, .tools = &bad_tool, .ntools = 1 };
+	buf_reset(&body);
+	anthropic_build_request(&pc, &hreq, &body);
+	part = json_member(body.data, "tools");
+	is_json(part, "[{'name':'x','description':'d','input_schema':{'type':'object'}}]",
+		"anthropic: an unparsable (too deep) schema is {type: object}");
+	free(part);
+	tap_contains(body.data, "{\"type\":\"tool_use\",\"id\":\"t9\",\"name\":\"x\",\"input\":{}}",
+		     "anthropic: unparsable arguments are input {}");
+	buf_reset(&body);
+	openai_build_request(&pc, &hreq, &body);
+	part = json_member(body.data, "tools");
+	is_json(part, "[{'type':'function','function':{'name':'x','description':'d','parameters':{'type':'object'}}}]",
+		"openai: an unparsable schema is {type: object}");
+	free(part);
+	buf_release(&deep);
+	buf_release(&body);
+}
+
 static void test_classify(void)
 {
 	struct provider_config pc = { 0 };
@@ -259,6 +604,10 @@ int main(void)
 {
 	test_openai();
 	test_anthropic();
+	test_openai_calls_odd();
+	test_anthropic_calls_odd();
+	test_openai_request();
+	test_anthropic_request();
 	test_classify();
 	test_backoff();
 	test_redact();

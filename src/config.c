@@ -16,6 +16,13 @@
 
 static const char *const top_keys[] = {
 	"provider", "model", "providers", "timeouts", "retries", "ca_bundle", "sandbox",
+	"approvals", "limits", "models",
+};
+static const char *const limit_keys[] = {
+	"max_turns", "max_tool_calls", "max_session_tokens", "max_session_cost",
+};
+static const char *const model_keys[] = {
+	"context_window", "input_price", "output_price", "cached_input_price",
 };
 static const char *const provider_keys[] = {
 	"type", "base_url", "model", "headers", "api_key_env", "api_key_file", "max_tokens",
@@ -202,6 +209,92 @@ static int load_doc(struct config *cfg, const struct jsonc_doc *doc, bool projec
 			if (load_provider(cfg, doc, item, e) != 0)
 				return -1;
 	}
+	if ((rc = jsonc_get_string(doc, root, "approvals", &s, e)) < 0)
+		return -1;
+	if (rc == 0) {
+		if (strcmp(s, "ask") != 0 && strcmp(s, "auto") != 0)
+			return jsonc_error_at(doc, jsonc_member(root, "approvals"), e,
+					      "\"approvals\" must be \"ask\" or \"auto\", got \"%s\"", s);
+		/* a project may ask for asking, never for not asking */
+		if (project && strcmp(s, "auto") == 0)
+			warn(cfg, jsonc_name(doc), "approvals");
+		else
+			set_str(&cfg->approvals, s);
+	}
+	obj = NULL;
+	if (jsonc_get_object(doc, root, "limits", &obj, e) < 0 ||
+	    jsonc_check_keys(doc, obj, limit_keys, N(limit_keys), e) != 0)
+		return -1;
+	if (obj) {
+		/* 0 means no limit: a project may set one, or lower one */
+		static const char *const ints[] = { "max_turns", "max_tool_calls", "max_session_tokens" };
+		long *slots[] = { &cfg->max_turns, &cfg->max_tool_calls, &cfg->max_session_tokens };
+		for (size_t i = 0; i < N(ints); i++) {
+			long long v;
+			if ((rc = jsonc_get_int(doc, obj, ints[i], 0, 1000000000000LL, &v, e)) < 0)
+				return -1;
+			if (rc != 0)
+				continue;
+			bool looser = v == 0 ? *slots[i] != 0 : (*slots[i] != 0 && v > *slots[i]);
+			if (project && looser) {
+				struct buf kp = BUF_INIT;
+				buf_printf(&kp, "limits.%s", ints[i]);
+				warn(cfg, jsonc_name(doc), kp.data);
+				buf_release(&kp);
+			} else {
+				*slots[i] = (long)v;
+			}
+		}
+		double d;
+		if ((rc = jsonc_get_double(doc, obj, "max_session_cost", 0, 1e9, &d, e)) < 0)
+			return -1;
+		if (rc == 0) {
+			bool looser = d == 0 ? cfg->max_session_cost != 0
+					     : (cfg->max_session_cost != 0 && d > cfg->max_session_cost);
+			if (project && looser)
+				warn(cfg, jsonc_name(doc), "limits.max_session_cost");
+			else
+				cfg->max_session_cost = d;
+		}
+	}
+	obj = NULL;
+	if (jsonc_get_object(doc, root, "models", &obj, e) < 0)
+		return -1;
+	if (obj && project) {
+		warn(cfg, jsonc_name(doc), "models");
+	} else if (obj) {
+		cJSON_ArrayForEach(item, obj) {
+			const cJSON *m = NULL;
+			if (jsonc_as_object(doc, item, &m, e) != 0 ||
+			    jsonc_check_keys(doc, m, model_keys, N(model_keys), e) != 0)
+				return -1;
+			struct config_model *cm = NULL;
+			for (size_t i = 0; i < cfg->nmodels; i++)
+				if (strcmp(cfg->models[i].name, item->string) == 0)
+					cm = &cfg->models[i];
+			if (!cm) {
+				cfg->models = xrealloc(cfg->models, (cfg->nmodels + 1) * sizeof *cfg->models);
+				cm = &cfg->models[cfg->nmodels++];
+				memset(cm, 0, sizeof *cm);
+				cm->name = xstrdup(item->string);
+				cm->input_price = cm->output_price = cm->cached_input_price = -1;
+			}
+			long long cw;
+			if ((rc = jsonc_get_int(doc, m, "context_window", 1024, 100000000, &cw, e)) < 0)
+				return -1;
+			if (rc == 0)
+				cm->context_window = (long)cw;
+			static const char *const prices[] = { "input_price", "output_price", "cached_input_price" };
+			double *pslots[] = { &cm->input_price, &cm->output_price, &cm->cached_input_price };
+			for (size_t i = 0; i < N(prices); i++) {
+				double v;
+				if ((rc = jsonc_get_double(doc, m, prices[i], 0, 1e6, &v, e)) < 0)
+					return -1;
+				if (rc == 0)
+					*pslots[i] = v;
+			}
+		}
+	}
 	obj = NULL;
 	if (jsonc_get_object(doc, root, "timeouts", &obj, e) < 0 ||
 	    jsonc_check_keys(doc, obj, timeout_keys, N(timeout_keys), e) != 0)
@@ -257,6 +350,8 @@ int config_load(const char *project_root, struct config *cfg, struct ferr *e)
 	cfg->retry_base_ms = 1000;
 	cfg->retry_max_delay_ms = 30000;
 	cfg->retry_total_ms = 180000;
+	cfg->max_turns = 50;
+	cfg->max_tool_calls = 200;
 
 	if (load_layer(cfg, "/etc/forja/config.json", false, e) != 0)
 		goto out;
@@ -287,6 +382,10 @@ void config_release(struct config *cfg)
 	free(cfg->provider);
 	free(cfg->model);
 	free(cfg->sandbox);
+	free(cfg->approvals);
+	for (size_t i = 0; i < cfg->nmodels; i++)
+		free(cfg->models[i].name);
+	free(cfg->models);
 	for (size_t i = 0; i < cfg->nproviders; i++) {
 		struct config_provider *p = &cfg->providers[i];
 		free(p->name);
@@ -316,5 +415,13 @@ const struct config_provider *config_find_provider(const struct config *cfg, con
 	for (size_t i = 0; i < cfg->nproviders; i++)
 		if (strcmp(cfg->providers[i].name, name) == 0)
 			return &cfg->providers[i];
+	return NULL;
+}
+
+const struct config_model *config_find_model(const struct config *cfg, const char *model)
+{
+	for (size_t i = 0; model && i < cfg->nmodels; i++)
+		if (strcmp(cfg->models[i].name, model) == 0)
+			return &cfg->models[i];
 	return NULL;
 }

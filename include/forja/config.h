@@ -38,6 +38,13 @@ struct config_provider {
 	char *file;            /* where it was defined, for messages */
 };
 
+/* What the config says of one model (the "models" key): NULL/0/-1 unset. */
+struct config_model {
+	char *name;
+	long context_window;   /* tokens; 0 unknown */
+	double input_price, output_price, cached_input_price; /* USD per million tokens; < 0 unset */
+};
+
 struct config {
 	char *provider;        /* the default provider's name */
 	char *model;
@@ -48,6 +55,13 @@ struct config {
 	long retry_base_ms, retry_max_delay_ms, retry_total_ms;
 	char *ca_bundle;
 	char *sandbox;         /* "read-only", "workspace-write", "danger-full-access", or NULL */
+	char *approvals;       /* "ask", "auto", or NULL (the front end decides) */
+	long max_turns;        /* model requests per prompt; 0 no limit (default 50) */
+	long max_tool_calls;   /* tool calls per prompt; 0 no limit (default 200) */
+	long max_session_tokens; /* prompt + completion tokens per session; 0 no limit */
+	double max_session_cost; /* estimated USD per session; 0 no limit */
+	struct config_model *models;
+	size_t nmodels;
 	char **files;          /* the files read, in order */
 	size_t nfiles;
 	char **warnings;       /* for the person: ignored project settings */
@@ -60,5 +74,6 @@ struct config {
 int config_load(const char *project_root, struct config *cfg, struct ferr *e);
 void config_release(struct config *cfg);
 const struct config_provider *config_find_provider(const struct config *cfg, const char *name);
+const struct config_model *config_find_model(const struct config *cfg, const char *model);
 
 #endif

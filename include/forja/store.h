@@ -2,9 +2,10 @@
  * store — forja's one sqlite database, $XDG_STATE_HOME/forja/forja.db.
  *
  * The store owns the file, its schema and every SQL statement run against
- * it.  Today it offers the schema machinery and a generic key/value cache
- * (used by the bootstrap scan); sessions, messages and the tool audit will
- * be added as further migrations and store_<thing>_<verb> functions.
+ * it: the schema machinery, a generic key/value cache (used by the
+ * bootstrap scan), the trusted projects, and the sessions — each one's
+ * conversation (messages, tool calls, token usage) and the audit of the
+ * tool calls it ran, with what they changed.
  *
  * The database is in WAL mode with synchronous=NORMAL: a committed write
  * survives the process being killed (kill -9), and readers never wait for
@@ -254,8 +255,11 @@ int store_usage_add(struct store *st, const char *session_id, const char *provid
 		    long long cached_tokens, long long reasoning_tokens, double cost,
 		    struct ferr *e);
 
-/* The audit rows of a session (newest first when newest_first), with
- * their changes, for /diff and /undo.  changes point into the rows. */
+/* The audit rows of a session whose id is above since_id (0: all of
+ * them), newest first, each with its changes in the order they were made,
+ * for /diff and /undo.  Every string and before buffer is owned by the
+ * rows (before has a NUL after its before_len bytes); free the array with
+ * store_audit_rows_free(). */
 struct store_audit_row {
 	long long id;
 	long long at;

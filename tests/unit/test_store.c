@@ -2,7 +2,10 @@
  * test_store.c — the sqlite store against real files in a temporary
  * directory: default path, creation modes, the cache, WAL, migrations,
  * refusing files that are not ours, two connections, a writer killed with
- * SIGKILL, processes racing to create the database.
+ * SIGKILL, processes racing to create the database; sessions and their
+ * conversations (ids and prefixes, messages, tool calls, usage, the audit,
+ * rm), two writers on one session, a message writer killed mid-flight and
+ * a schema 3 database migrated.
  */
 #include "forja/store.h"
 
@@ -846,6 +849,639 @@ static void test_speed(void)
 	buf_release(&value);
 }
 
+/* Conversations (schema 4). */
+
+static int count_where(const char *path, const char *table, const char *col, const char *id)
+{
+	struct buf sql = BUF_INIT;
+	long long n;
+
+	buf_printf(&sql, "SELECT count(*) FROM %s WHERE %s = '%s'", table, col, id);
+	n = raw_int(path, sql.data);
+	buf_release(&sql);
+	return (int)n;
+}
+
+/* Give session `from` the id `to` (raw: the store makes random ids);
+ * only before anything refers to it. */
+static void raw_rename(const char *path, const char *from, const char *to)
+{
+	sqlite3 *db = raw_open(path);
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(db, "UPDATE sessions SET id = ?2 WHERE id = ?1", -1, &stmt, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 1, from, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 2, to, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_DONE) {
+		fprintf(stderr, "rename %s: %s\n", from, sqlite3_errmsg(db));
+		exit(99);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_session_ids(void)
+{
+	struct buf path = BUF_INIT;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	char a[33], b[33], full[33];
+
+	if (store_open(at(&path, "ids.db"), &st, &e) < 0) {
+		tap_ok(0, e.msg);
+		return;
+	}
+	store_session_new(st, "chat", "/p", a, &e);
+	store_session_new(st, "chat", "/p", b, &e);
+	raw_rename(path.data, a, "abcd0000000000000000000000000001");
+	raw_rename(path.data, b, "abcd0000000000000000000000000002");
+	store_session_new(st, "chat", "/p", a, &e);
+	raw_rename(path.data, a, "feed0000000000000000000000000003");
+
+	tap_is_int(store_session_resolve(st, "feed0000000000000000000000000003", full, &e), 0,
+		   "a full id resolves");
+	tap_is_str(full, "feed0000000000000000000000000003", "... to itself");
+	tap_is_int(store_session_resolve(st, "FEED0000000000000000000000000003", full, &e), 0,
+		   "a full id in capitals resolves");
+	tap_is_str(full, "feed0000000000000000000000000003", "... to the lowercase id");
+	memset(full, 0, sizeof full);
+	tap_is_int(store_session_resolve(st, "feed", full, &e), 0, "a unique 4-digit prefix resolves");
+	tap_is_str(full, "feed0000000000000000000000000003", "... to the full id");
+	tap_is_int(store_session_resolve(st, "abcd00000000000000000000000000", full, &e), -1,
+		   "an ambiguous prefix is refused");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	tap_contains(e.msg, "ambiguous", "... saying it is ambiguous");
+	tap_contains(e.msg, "abcd0000000000000000000000000001", "... naming the first candidate");
+	tap_contains(e.msg, "abcd0000000000000000000000000002", "... and the second");
+	tap_is_int(store_session_resolve(st, "abcd0000000000000000000000000002", full, &e), 0,
+		   "the full id of one of them resolves");
+	tap_is_int(store_session_resolve(st, "feed000000000000000000000000000", full, &e), 0,
+		   "a 31-digit prefix resolves");
+	tap_is_str(full, "feed0000000000000000000000000003", "... to the right one");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "abc", full, &e), -1, "a 3-digit prefix is refused");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	tap_contains(e.msg, "too short", "... saying it is too short");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "", full, &e), -1, "an empty id is refused");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "zzzz", full, &e), -1, "a non-hex id is refused");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	tap_contains(e.msg, "is not a session id", "... saying what ids look like");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "abcd%", full, &e), -1,
+		   "a prefix with a LIKE wildcard is refused");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "abcd\033[2J", full, &e), -1,
+		   "an id with an escape sequence is refused");
+	tap_ok(strchr(e.msg, '\033') == NULL, "... and the message does not carry the escape");
+	tap_contains(e.msg, "\\033", "... but shows it quoted");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "abcd00000000000000000000000000011", full, &e), -1,
+		   "33 hex digits are refused");
+	tap_contains(e.msg, "is not a session id", "... as not an id");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "beef", full, &e), -1, "an unknown prefix is refused");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	tap_is_str(e.msg, "no session beef", "... saying there is no such session");
+	ferr_clear(&e);
+	tap_is_int(store_session_resolve(st, "beef0000000000000000000000000003", full, &e), -1,
+		   "an unknown full id is refused");
+	tap_is_str(e.msg, "no session beef0000000000000000000000000003", "... naming it");
+	for (int i = 0; i < 6; i++) {
+		char id[33], want[33];
+		store_session_new(st, "chat", "/p", id, &e);
+		snprintf(want, sizeof want, "abcd00000000000000000000000001%02d", i);
+		raw_rename(path.data, id, want);
+	}
+	ferr_clear(&e);
+	store_session_resolve(st, "abcd", full, &e);
+	tap_contains(e.msg, "and more", "a prefix matching 8 sessions names 5 and says there are more");
+	store_close(st);
+	buf_release(&path);
+}
+
+static void test_sessions(void)
+{
+	struct buf path = BUF_INIT;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	struct store_session_info info, *list = NULL;
+	struct store_message *msgs = NULL;
+	struct store_toolcall *calls = NULL;
+	struct store_audit_row *rows = NULL;
+	char s1[33], s2[33], s3[33], id[33];
+	long long seq = 0, audit_id = 0, before_seq;
+	bool found = true;
+	size_t n = 0;
+
+	if (store_open(at(&path, "sessions.db"), &st, &e) < 0) {
+		tap_ok(0, e.msg);
+		return;
+	}
+	tap_is_int(store_schema_version(st), 4, "a new database is at schema 4");
+	tap_is_int(store_session_latest(st, "/proj/a", id, &found, &e), 0,
+		   "latest with no session succeeds");
+	tap_ok(!found, "... and finds none");
+	store_session_new(st, "chat", "/proj/a/sub", s1, &e);
+	sleep_ms(3);
+	store_session_new(st, "chat", "/proj/b", s2, &e);
+	sleep_ms(3);
+	store_session_new(st, "tool", "/proj/a", s3, &e);
+	tap_is_int(store_session_update(st, s1, "/proj/a", "fix the bug", "openai", "gpt-x", &e), 0,
+		   "update a session");
+	store_session_update(st, s2, "/proj/b", NULL, NULL, NULL, &e);
+	store_session_update(st, s3, "/proj/a", NULL, NULL, NULL, &e);
+
+	tap_is_int(store_session_get(st, s1, &info, &e), 0, "get a session");
+	tap_is_str(info.id, s1, "... its id");
+	tap_is_str(info.kind, "chat", "... kind");
+	tap_is_str(info.cwd, "/proj/a/sub", "... cwd");
+	tap_is_str(info.project, "/proj/a", "... project");
+	tap_is_str(info.title, "fix the bug", "... title");
+	tap_is_str(info.provider, "openai", "... provider");
+	tap_is_str(info.model, "gpt-x", "... model");
+	tap_is_int(info.nmessages, 0, "... no message yet");
+	tap_ok(info.cost < 0, "... no known cost");
+	tap_ok(info.created_at > 1700000000 && info.updated_at >= info.created_at,
+	       "... created and updated times in unix seconds");
+	store_session_info_release(&info);
+
+	tap_is_int(store_session_update(st, s1, NULL, "new title", NULL, NULL, &e), 0,
+		   "update only the title");
+	store_session_get(st, s1, &info, &e);
+	tap_is_str(info.title, "new title", "... the title changed");
+	tap_is_str(info.project, "/proj/a", "... NULL left the project");
+	tap_is_str(info.model, "gpt-x", "... and the model");
+	store_session_info_release(&info);
+	ferr_clear(&e);
+	tap_is_int(store_session_update(st, "0123456789abcdef0123456789abcdef", "x", NULL, NULL,
+					NULL, &e), -1, "update of an unknown session fails");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	ferr_clear(&e);
+	tap_is_int(store_session_get(st, "0123", &info, &e), -1, "get of an unknown prefix fails");
+	tap_is_str(e.msg, "no session 0123", "... saying so");
+
+	/* messages */
+	tap_is_int(store_message_add(st, s1, "user", "{\"content\":\"hello\"}", &seq, &e), 0,
+		   "add a message");
+	tap_is_int(seq, 1, "... seq 1");
+	store_message_add(st, s1, "assistant", "{\"content\":\"hi\",\"calls\":[{\"id\":\"c1\","
+			  "\"name\":\"read_file\",\"arguments\":\"{}\"}]}", &seq, &e);
+	tap_is_int(seq, 2, "the next one is seq 2");
+	store_message_add(st, s1, "tool", "{\"tool_call_id\":\"c1\",\"content\":\"data\"}", NULL, &e);
+	store_message_add(st, s1, "summary", "{\"content\":\"sum 1\"}", NULL, &e);
+	store_message_add(st, s1, "user", "{\"content\":\"more\"}", NULL, &e);
+	store_message_add(st, s1, "summary", "{\"content\":\"sum 2\"}", NULL, &e);
+	store_message_add(st, s1, "user", "{\"content\":\"last\"}", &seq, &e);
+	tap_is_int(seq, 7, "seven messages: seq 7");
+	ferr_clear(&e);
+	tap_is_int(store_message_add(st, s1, "system", "{}", &seq, &e), -1,
+		   "an unknown role is refused");
+	tap_contains(e.msg, "system", "... naming it");
+	ferr_clear(&e);
+	tap_is_int(store_message_add(st, "99999999", "user", "{}", NULL, &e), -1,
+		   "a message to an unknown session is refused");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	store_message_add(st, s2, "user", "{\"content\":\"other\"}", &seq, &e);
+	tap_is_int(seq, 1, "another session's messages start at 1");
+
+	tap_is_int(store_message_list(st, s1, false, &msgs, &n, &e), 0, "list the messages");
+	tap_is_int((long long)n, 7, "... all seven");
+	if (n == 7) {
+		bool ordered = true;
+		for (size_t i = 0; i < n; i++)
+			ordered = ordered && msgs[i].seq == (long long)i + 1;
+		tap_ok(ordered, "... in seq order");
+		tap_is_str(msgs[1].role, "assistant", "... with their roles");
+		tap_contains(msgs[1].body, "read_file", "... and bodies");
+		tap_ok(msgs[0].at > 1700000000000LL, "... and times in milliseconds");
+	}
+	store_messages_free(msgs, n);
+	tap_is_int(store_message_list(st, s1, true, &msgs, &n, &e), 0, "list from the summary");
+	tap_is_int((long long)n, 2, "... the last summary and what follows");
+	if (n == 2) {
+		tap_is_int(msgs[0].seq, 6, "... starting at the last summary");
+		tap_is_str(msgs[0].body, "{\"content\":\"sum 2\"}", "... which is sum 2");
+	}
+	store_messages_free(msgs, n);
+	tap_is_int(store_message_list(st, s2, true, &msgs, &n, &e), 0,
+		   "from_summary without a summary");
+	tap_is_int((long long)n, 1, "... returns everything");
+	store_messages_free(msgs, n);
+	tap_is_int(store_message_list(st, s3, false, &msgs, &n, &e), 0, "an empty history");
+	tap_ok(n == 0 && msgs == NULL, "... is empty");
+
+	/* tool calls */
+	tap_is_int(store_toolcall_add(st, s1, "c1", "read_file", "{\"path\":\"a\"}", 2, &e), 0,
+		   "add a tool call");
+	store_toolcall_add(st, s1, "c2", "run", "{\"cmd\":\"make\"}", 2, &e);
+	tap_is_int(store_toolcall_approval(st, s1, "c1", "auto", &e), 0, "record its approval");
+	tap_is_int(store_toolcall_finish(st, s1, "c1", "ok", 0, 12, "data", 0, &e), 0,
+		   "record its result");
+	store_toolcall_add(st, s1, "c1", "read_file", "{\"path\":\"b\"}", 5, &e);
+	store_toolcall_finish(st, s1, "c1", "failed", 2, 30, "no such file", 41, &e);
+	ferr_clear(&e);
+	tap_is_int(store_toolcall_approval(st, s1, "nope", "user", &e), -1,
+		   "the approval of an unknown call fails");
+	tap_contains(e.msg, "no tool call \"nope\"", "... naming the call");
+	tap_is_int(store_toolcall_list(st, s1, &calls, &n, &e), 0, "list the tool calls");
+	tap_is_int((long long)n, 3, "... three");
+	if (n == 3) {
+		tap_is_str(calls[0].name, "read_file", "... in order: the first");
+		tap_is_str(calls[0].approval, "auto", "... its approval");
+		tap_is_str(calls[0].status, "ok", "... its status");
+		tap_is_int(calls[0].duration_ms, 12, "... its duration");
+		tap_is_str(calls[0].result, "data", "... its result");
+		tap_is_int(calls[0].exit_code, 0, "... its exit code");
+		tap_is_str(calls[1].status, NULL, "the unfinished one has no status");
+		tap_is_str(calls[1].approval, NULL, "... nor approval");
+		tap_is_int(calls[1].exit_code, -1, "... and exit code -1");
+		tap_is_str(calls[2].arguments, "{\"path\":\"b\"}",
+			   "a reused call id got its own row");
+		tap_is_str(calls[2].status, "failed", "... and the result went to the latest");
+		tap_is_int(calls[2].audit_id, 41, "... with its audit id");
+		tap_is_int(calls[2].message_seq, 5, "... and message seq");
+	}
+	store_toolcalls_free(calls, n);
+
+	/* usage */
+	tap_is_int(store_usage_add(st, s1, "openai", "gpt-x", 100, 20, 5, 3, 0.5, &e), 0,
+		   "add usage");
+	store_usage_add(st, s1, "openai", "gpt-y", 50, 10, 0, 0, -1, &e);
+	store_usage_add(st, s2, "ollama", "llama", 7, 3, 0, 0, -1, &e);
+	store_session_get(st, s1, &info, &e);
+	tap_is_int(info.prompt_tokens, 150, "prompt tokens are summed");
+	tap_is_int(info.completion_tokens, 30, "completion tokens are summed");
+	tap_ok(info.cost > 0.49 && info.cost < 0.51, "the cost is the sum of the known ones");
+	tap_is_int(info.nmessages, 7, "the message count");
+	tap_is_str(info.model, "gpt-x", "the session's own model wins over usage");
+	store_session_info_release(&info);
+	store_session_get(st, s2, &info, &e);
+	tap_ok(info.cost < 0, "no known cost stays unknown");
+	tap_is_str(info.model, "llama", "without a model of its own, the last usage's");
+	tap_is_str(info.provider, "ollama", "... and provider");
+	store_session_info_release(&info);
+
+	/* list ordering and filters: s2 got a message after s1's last one */
+	sleep_ms(3);
+	store_message_add(st, s3, "user", "{\"content\":\"x\"}", NULL, &e);
+	tap_is_int(store_session_list(st, NULL, NULL, 0, &list, &n, &e), 0, "list every session");
+	tap_is_int((long long)n, 3, "... three");
+	if (n == 3) {
+		tap_is_str(list[0].id, s3, "... the most recently updated first");
+		tap_is_str(list[1].id, s2, "... then the next");
+		tap_is_str(list[2].id, s1, "... and the oldest update last");
+		tap_is_int(list[2].nmessages, 7, "... with counts");
+	}
+	store_session_infos_free(list, n);
+	store_session_list(st, "/proj/a", NULL, 0, &list, &n, &e);
+	tap_is_int((long long)n, 2, "filtered by project: two");
+	if (n == 2)
+		tap_ok(strcmp(list[0].id, s3) == 0 && strcmp(list[1].id, s1) == 0,
+		       "... of that project, newest first");
+	store_session_infos_free(list, n);
+	store_session_list(st, "/proj/a", "chat", 0, &list, &n, &e);
+	tap_ok(n == 1 && strcmp(list[0].id, s1) == 0, "filtered by project and kind: the one");
+	store_session_infos_free(list, n);
+	store_session_list(st, NULL, "tool", 0, &list, &n, &e);
+	tap_ok(n == 1 && strcmp(list[0].id, s3) == 0, "filtered by kind only");
+	store_session_infos_free(list, n);
+	store_session_list(st, NULL, NULL, 2, &list, &n, &e);
+	tap_is_int((long long)n, 2, "a limit of 2 gives 2");
+	store_session_infos_free(list, n);
+	store_session_list(st, "/nowhere", NULL, 0, &list, &n, &e);
+	tap_ok(n == 0, "an unknown project has none");
+	store_session_infos_free(list, n);
+
+	tap_is_int(store_session_latest(st, "/proj/a", id, &found, &e), 0, "latest of a project");
+	tap_ok(found && strcmp(id, s3) == 0, "... is its most recently updated");
+	store_session_new(st, "chat", "/proj/a", id, &e);
+	store_session_update(st, id, "/proj/a", "empty", NULL, NULL, &e);
+	store_session_latest(st, "/proj/a", id, &found, &e);
+	tap_ok(found && strcmp(id, s3) == 0, "... skipping a newer session without messages");
+	store_message_add(st, s1, "user", "{\"content\":\"again\"}", &before_seq, &e);
+	store_session_latest(st, "/proj/a", id, &found, &e);
+	tap_ok(found && strcmp(id, s1) == 0, "a new message makes a session the latest");
+	store_session_latest(st, NULL, id, &found, &e);
+	tap_ok(found && strcmp(id, s1) == 0, "latest of any project");
+
+	/* audit and rm */
+	{
+		struct store_change ch[2] = { { "a.txt", true, 0644, "old a", 5 },
+					      { "b.txt", false, 0600, NULL, 0 } };
+		struct store_audit a = { s1, "write_file", "{\"path\":\"a.txt\"}", "workspace-write",
+					 "auto", 0, 3, 4, ch, 2 };
+		long long first = 0;
+		store_audit_add(st, &a, &first, &e);
+		a.tool = "edit_file";
+		a.nchanges = 1;
+		tap_is_int(store_audit_add(st, &a, &audit_id, &e), 0, "add two audit rows");
+		tap_is_int(store_audit_list(st, s1, 0, &rows, &n, &e), 0, "list the audit");
+		tap_is_int((long long)n, 2, "... both rows");
+		if (n == 2) {
+			tap_is_str(rows[0].tool, "edit_file", "... newest first");
+			tap_is_int((long long)rows[1].nchanges, 2, "... the first with two changes");
+			tap_is_str(rows[1].changes[0].path, "a.txt", "... in order");
+			tap_ok(rows[1].changes[0].existed && rows[1].changes[0].before_len == 5 &&
+				       memcmp(rows[1].changes[0].before, "old a", 5) == 0,
+			       "... with the previous content");
+			tap_ok(!rows[1].changes[1].existed && rows[1].changes[1].before_len == 0,
+			       "... and a created file");
+			tap_is_int(rows[1].changes[1].mode, 0600, "... with its mode");
+		}
+		store_audit_rows_free(rows, n);
+		store_audit_list(st, s1, first, &rows, &n, &e);
+		tap_ok(n == 1 && rows[0].id == audit_id, "since_id leaves the older rows out");
+		store_audit_rows_free(rows, n);
+		a.session_id = s2;
+		store_audit_add(st, &a, &first, &e);
+	}
+	store_toolcall_add(st, s2, "k", "run", "{}", 1, &e);
+	tap_is_int(raw_int(path.data, "SELECT count(*) FROM audit_changes"), 4,
+		   "the audit has changes before rm");
+	tap_is_int(store_session_rm(st, s1, &e), 0, "rm a session");
+	tap_is_int(count_where(path.data, "sessions", "id", s1), 0, "... its row is gone");
+	tap_is_int(count_where(path.data, "messages", "session_id", s1), 0, "... its messages");
+	tap_is_int(count_where(path.data, "tool_calls", "session_id", s1), 0, "... its tool calls");
+	tap_is_int(count_where(path.data, "usage", "session_id", s1), 0, "... its usage");
+	tap_is_int(count_where(path.data, "audit", "session_id", s1), 0, "... its audit");
+	{
+		struct buf sql = BUF_INIT;
+		buf_printf(&sql, "SELECT count(*) FROM audit_changes WHERE audit_id NOT IN "
+				 "(SELECT id FROM audit)");
+		tap_is_int(raw_int(path.data, sql.data), 0, "... and its audit changes");
+		buf_release(&sql);
+	}
+	tap_is_int(count_where(path.data, "messages", "session_id", s2), 1,
+		   "another session's messages are kept");
+	tap_is_int(count_where(path.data, "audit", "session_id", s2), 1, "... its audit");
+	tap_is_int(raw_int(path.data, "SELECT count(*) FROM audit_changes"), 1,
+		   "... and its audit changes");
+	tap_is_int(count_where(path.data, "tool_calls", "session_id", s2), 1, "... its tool calls");
+	tap_is_int(count_where(path.data, "usage", "session_id", s2), 1, "... its usage");
+	ferr_clear(&e);
+	tap_is_int(store_session_rm(st, s1, &e), -1, "rm of a removed session fails");
+	tap_is_int(e.cls, FERR_USAGE, "... as a usage error");
+	tap_contains(e.msg, "no session", "... saying there is no such session");
+	memcpy(id, s2, 8);
+	id[8] = '\0';
+	tap_is_int(store_session_rm(st, id, &e), 0, "rm by an 8-digit prefix");
+	tap_is_int(count_where(path.data, "sessions", "id", s2), 0, "... removed it");
+	tap_is_int(store_check(st, &e), 0, "the database checks ok");
+	tap_is_int(raw_int(path.data, "SELECT count(*) FROM pragma_foreign_key_check"), 0,
+		   "... and has no dangling reference");
+	store_close(st);
+	buf_release(&path);
+}
+
+struct writer {
+	const char *path;
+	const char *session;
+	int tag;
+	int count;
+	int failures;
+};
+
+static void *write_messages(void *arg)
+{
+	struct writer *w = arg;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	char body[64];
+
+	if (store_open(w->path, &st, &e) < 0) {
+		w->failures = w->count;
+		return NULL;
+	}
+	for (int i = 0; i < w->count; i++) {
+		snprintf(body, sizeof body, "{\"content\":\"%d-%d\"}", w->tag, i);
+		if (store_message_add(st, w->session, "user", body, NULL, &e) < 0) {
+			printf("# writer %d: %s\n", w->tag, e.msg);
+			w->failures++;
+		}
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void test_concurrent_messages(void)
+{
+	enum { PER = 300 };
+	struct buf path = BUF_INIT;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	struct store_message *msgs = NULL;
+	struct writer w[2];
+	pthread_t threads[2];
+	char id[33];
+	size_t n = 0;
+	int next[2] = { 0, 0 };
+	bool contiguous = true, in_order = true;
+
+	if (store_open(at(&path, "concurrent.db"), &st, &e) < 0 ||
+	    store_session_new(st, "chat", "/p", id, &e) < 0) {
+		tap_ok(0, e.msg);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct writer){ path.data, id, i, PER, 0 };
+		pthread_create(&threads[i], NULL, write_messages, &w[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	tap_is_int(w[0].failures + w[1].failures, 0,
+		   "two connections adding messages to one session at once all succeed");
+	store_message_list(st, id, false, &msgs, &n, &e);
+	tap_is_int((long long)n, 2 * PER, "... and every message is there");
+	for (size_t i = 0; i < n; i++) {
+		int tag, k;
+		contiguous = contiguous && msgs[i].seq == (long long)i + 1;
+		if (sscanf(msgs[i].body, "{\"content\":\"%d-%d\"}", &tag, &k) != 2 || tag < 0 ||
+		    tag > 1 || k != next[tag]++)
+			in_order = false;
+	}
+	tap_ok(contiguous, "... numbered 1..N with no gap or duplicate");
+	tap_ok(in_order, "... each writer's messages in the order it added them");
+	store_messages_free(msgs, n);
+	store_close(st);
+	buf_release(&path);
+}
+
+/* A child adds messages in a loop, reporting each seq on a pipe once the
+ * call returned, and is SIGKILLed at a random moment. */
+static void test_sigkill_messages(void)
+{
+	struct buf path = BUF_INIT;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	char id[33];
+	int round, bad = 0, integrity = 0;
+	long long total = 0;
+
+	if (store_open(at(&path, "killed-messages.db"), &st, &e) < 0 ||
+	    store_session_new(st, "chat", "/p", id, &e) < 0) {
+		tap_ok(0, e.msg);
+		return;
+	}
+	store_close(st);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (round = 0; round < 4; round++) {
+		struct store_message *msgs = NULL;
+		long long last = 0, got;
+		int fds[2], status;
+		size_t n = 0;
+		pid_t pid;
+
+		if (pipe(fds) < 0)
+			abort();
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			char body[128];
+			long long seq;
+
+			close(fds[0]);
+			if (store_open(path.data, &st, &e) < 0)
+				_exit(1);
+			for (int i = 0;; i++) {
+				snprintf(body, sizeof body, "{\"content\":\"round %d message %d\"}",
+					 round, i);
+				if (store_message_add(st, id, "assistant", body, &seq, &e) < 0)
+					_exit(2);
+				if (write(fds[1], &seq, sizeof seq) != sizeof seq)
+					_exit(3);
+			}
+		}
+		close(fds[1]);
+		/* let it write a little, then kill it mid-flight */
+		if (read(fds[0], &got, sizeof got) == sizeof got)
+			last = got;
+		sleep_ms(5 + rand() % 60);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		while (read(fds[0], &got, sizeof got) == sizeof got)
+			last = got;
+		close(fds[0]);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+			printf("# round %d: child ended with status %d before the kill\n", round,
+			       status);
+			bad++;
+			continue;
+		}
+		st = NULL;
+		if (store_open(path.data, &st, &e) < 0 ||
+		    store_message_list(st, id, false, &msgs, &n, &e) < 0) {
+			printf("# round %d: %s\n", round, e.msg);
+			bad++;
+			store_close(st);
+			continue;
+		}
+		if ((long long)n < last) {
+			printf("# round %d: the child saw seq %lld returned, only %zu stored\n",
+			       round, last, n);
+			bad++;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (msgs[i].seq != (long long)i + 1) {
+				printf("# round %d: message %zu has seq %lld\n", round, i,
+				       msgs[i].seq);
+				bad++;
+				break;
+			}
+		if (store_check(st, &e) < 0) {
+			printf("# round %d: %s\n", round, e.msg);
+			integrity++;
+		}
+		total = (long long)n;
+		store_messages_free(msgs, n);
+		store_close(st);
+	}
+	printf("# %lld messages survived four kills\n", total);
+	tap_ok(total > 0, "the killed children added messages");
+	tap_is_int(bad, 0, "every message whose add returned survived SIGKILL, seq without gaps");
+	tap_is_int(integrity, 0, "... and the database checks ok after each kill");
+	buf_release(&path);
+}
+
+/* A database left at schema 3 by an older forja: its rows are kept and
+ * it gains the conversation tables. */
+static void test_migrate_from_3(void)
+{
+	struct buf path = BUF_INIT;
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	struct store_session_info info;
+	struct store_audit_row *rows = NULL;
+	bool trusted = false;
+	long long seq = 0;
+	size_t n = 0;
+	sqlite3 *db;
+
+	db = raw_open(at(&path, "v3.db"));
+	raw_exec(db,
+		 "PRAGMA journal_mode = WAL;"
+		 "CREATE TABLE cache (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+		 " updated_at INTEGER NOT NULL, PRIMARY KEY (ns, key));"
+		 "CREATE TABLE sessions (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,"
+		 " kind TEXT NOT NULL, cwd TEXT NOT NULL);"
+		 "CREATE TABLE audit (id INTEGER PRIMARY KEY, session_id TEXT NOT NULL"
+		 " REFERENCES sessions(id) ON DELETE CASCADE, at INTEGER NOT NULL,"
+		 " tool TEXT NOT NULL, arguments TEXT NOT NULL, sandbox TEXT NOT NULL,"
+		 " approval TEXT NOT NULL, status INTEGER NOT NULL, output_bytes INTEGER NOT NULL,"
+		 " duration_ms INTEGER NOT NULL);"
+		 "CREATE INDEX audit_session ON audit(session_id, id);"
+		 "CREATE TABLE audit_changes (audit_id INTEGER NOT NULL REFERENCES audit(id)"
+		 " ON DELETE CASCADE, seq INTEGER NOT NULL, path TEXT NOT NULL,"
+		 " existed INTEGER NOT NULL, mode INTEGER NOT NULL, before BLOB NOT NULL,"
+		 " PRIMARY KEY (audit_id, seq));"
+		 "CREATE TABLE trusted_projects (root TEXT PRIMARY KEY, trusted_at INTEGER NOT NULL);"
+		 "INSERT INTO cache VALUES ('ns', 'k', x'7631', 1);"
+		 "INSERT INTO sessions VALUES ('0123456789abcdef0123456789abcdef', 1750000000,"
+		 " 'tool', '/old/project');"
+		 "INSERT INTO audit VALUES (1, '0123456789abcdef0123456789abcdef', 1750000000123,"
+		 " 'write_file', '{}', 'workspace-write', 'none', 0, 0, 3);"
+		 "INSERT INTO audit_changes VALUES (1, 0, 'f.txt', 1, 420, x'6f6c64');"
+		 "INSERT INTO trusted_projects VALUES ('/old/project', 1750000000);"
+		 "PRAGMA user_version = 3; PRAGMA application_id = 1718579818;");
+	sqlite3_close(db);
+
+	tap_is_int(store_open(path.data, &st, &e), 0, "a schema 3 database opens");
+	if (!st) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	tap_is_int(store_schema_version(st), 4, "... and is migrated to 4");
+	tap_ok(cache_is(st, "ns", "k", "v1", 2), "... its cache is kept");
+	store_trust_get(st, "/old/project", &trusted, &e);
+	tap_ok(trusted, "... its trusted projects");
+	tap_is_int(store_session_get(st, "0123", &info, &e), 0, "... its session");
+	tap_is_str(info.kind, "tool", "... with its kind");
+	tap_is_str(info.cwd, "/old/project", "... and cwd");
+	tap_is_int(info.updated_at, 1750000000, "... updated when it was created");
+	tap_is_str(info.project, NULL, "... and no project");
+	store_session_info_release(&info);
+	tap_is_int(store_audit_list(st, "0123", 0, &rows, &n, &e), 0, "... its audit");
+	tap_ok(n == 1 && rows[0].nchanges == 1 && rows[0].changes[0].before_len == 3 &&
+		       memcmp(rows[0].changes[0].before, "old", 3) == 0,
+	       "... with its changes");
+	store_audit_rows_free(rows, n);
+	tap_is_int(store_message_add(st, "0123", "user", "{\"content\":\"hi\"}", &seq, &e), 0,
+		   "the old session takes messages");
+	tap_is_int(seq, 1, "... from seq 1");
+	tap_is_int(store_check(st, &e), 0, "the migrated database checks ok");
+	store_close(st);
+	buf_release(&path);
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	return remove(path);
@@ -876,6 +1512,11 @@ int main(void)
 	test_corrupt();
 	test_relative_path();
 	test_speed();
+	test_session_ids();
+	test_sessions();
+	test_concurrent_messages();
+	test_sigkill_messages();
+	test_migrate_from_3();
 
 	if (!getenv("FORJA_TEST_KEEP") &&
 	    nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)

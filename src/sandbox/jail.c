@@ -5,6 +5,7 @@
  * then read the pipes into capped buffers, enforce the timeout and clean up
  * until nothing of the call is left.  Also jail_probe().
  */
+#ifdef __linux__ /* the macOS half is jail_darwin.c */
 #include "jail_int.h"
 
 #include <dirent.h>
@@ -49,42 +50,8 @@ struct jail_clone_args {
 		set_tid_size, cgroup;
 };
 
-static const char *const layer_names[JAIL_LAYER_COUNT] = {
-	"mount", "pid", "net", "landlock", "seccomp", "procs", "memory", "cleanup", "gitscan",
-};
-
 /* The names guarded when missing (see guard_missing()). */
 static const char *const guard_names[] = { ".forja", ".git" };
-
-const char *jail_layer_name(unsigned layer)
-{
-	int i;
-
-	for (i = 0; i < JAIL_LAYER_COUNT; i++)
-		if (layer == 1u << i)
-			return layer_names[i];
-	return "?";
-}
-
-void jail_layers_describe(unsigned mask, struct buf *b)
-{
-	int i;
-	bool first = true;
-
-	for (i = 0; i < JAIL_LAYER_COUNT; i++)
-		if (mask & (1u << i)) {
-			buf_printf(b, "%s%s", first ? "" : " ", layer_names[i]);
-			first = false;
-		}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- paths ------------------------------------------------------------------- */
 
@@ -494,52 +461,9 @@ static void add_git_dirs(struct planner *pl)
 	buf_release(&b);
 }
 
-static bool is_secret_name(const char *name, size_t len)
-{
-	static const char *const suffixes[] = { "API_KEY", "APIKEY", "_TOKEN", NULL };
-	static const char *const parts[] = { "SECRET", "PASSWORD", "PASSWD", NULL };
-	char up[256];
-	size_t i;
-
-	if (len >= sizeof up)
-		return true; /* no real variable name is that long */
-	for (i = 0; i < len; i++)
-		up[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
-	up[len] = '\0';
-	if (strcmp(up, "TOKEN") == 0)
-		return true;
-	for (i = 0; suffixes[i]; i++) {
-		size_t sl = strlen(suffixes[i]);
-
-		if (len >= sl && strcmp(up + len - sl, suffixes[i]) == 0)
-			return true;
-	}
-	for (i = 0; parts[i]; i++)
-		if (strstr(up, parts[i]))
-			return true;
-	return false;
-}
-
 static void plan_env(struct jail_plan *p, const char *const *env, unsigned *dropped)
 {
-	size_t n = 0, i, k = 0;
-
-	for (i = 0; env && env[i]; i++)
-		n++;
-	p->envp = xcalloc(n + 1, sizeof *p->envp);
-	p->path_var = "/usr/local/bin:/usr/bin:/bin";
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(env[i], '=');
-
-		if (!eq || eq == env[i] || is_secret_name(env[i], (size_t)(eq - env[i]))) {
-			(*dropped)++;
-			continue;
-		}
-		p->envp[k++] = xstrdup(env[i]);
-		if (strncmp(env[i], "PATH=", 5) == 0)
-			p->path_var = p->envp[k - 1] + 5;
-	}
-	p->envp[k] = NULL;
+	p->envp = jail_env_build(env, &p->path_var, dropped);
 }
 
 static void plan_free(struct jail_plan *p)
@@ -602,72 +526,6 @@ static int resolve_list(const char *const *list, const char *what, char ***out, 
 		list_add(out, n, cap, r);
 	}
 	return 0;
-}
-
-static unsigned needed_layers(const struct jail_spec *s)
-{
-	unsigned need = JAIL_LAYER_MOUNT | JAIL_LAYER_PID | JAIL_LAYER_LANDLOCK |
-			JAIL_LAYER_SECCOMP | JAIL_LAYER_CLEANUP | JAIL_LAYER_GITSCAN;
-
-	if (!s->network)
-		need |= JAIL_LAYER_NET;
-	if (s->max_processes > 0)
-		need |= JAIL_LAYER_PROCS;
-	if (s->memory_bytes > 0)
-		need |= JAIL_LAYER_MEMORY;
-	return need;
-}
-
-/* Whether the "layer, layer: reason" line line (len bytes) is about a layer
- * in mask. */
-static bool why_is_about(const char *line, size_t len, unsigned mask)
-{
-	size_t plen = strcspn(line, ":");
-	int i;
-
-	if (plen > len)
-		plen = len;
-	for (i = 0; i < JAIL_LAYER_COUNT; i++) {
-		const char *name = layer_names[i], *p = line;
-		size_t nl = strlen(name);
-
-		if (!(mask & (1u << i)))
-			continue;
-		while (p + nl <= line + plen) {
-			if (memcmp(p, name, nl) == 0 && (p == line || p[-1] == ' ') &&
-			    (p + nl == line + plen || p[nl] == ','))
-				return true;
-			p++;
-		}
-	}
-	return false;
-}
-
-static int refuse_missing(unsigned missing, const struct jail_caps *caps, struct ferr *e)
-{
-	struct buf b = BUF_INIT;
-	const char *line = caps->why;
-	bool first = true;
-
-	buf_puts(&b, "jail: this machine cannot enforce: ");
-	jail_layers_describe(missing, &b);
-	while (*line) {
-		size_t len = strcspn(line, "\n");
-
-		if (why_is_about(line, len, missing)) {
-			buf_puts(&b, first ? " (" : "; ");
-			buf_add(&b, line, len);
-			first = false;
-		}
-		line += len;
-		line += *line == '\n';
-	}
-	if (!first)
-		buf_puts(&b, ")");
-	buf_puts(&b, "; refusing to run weaker (allow_missing accepts it)");
-	ferr_set(e, FERR_DENIED, "%s", b.data);
-	buf_release(&b);
-	return -1;
 }
 
 /* The mounts: masks, binds, protected paths, in the order to run them. */
@@ -879,92 +737,7 @@ static int kernel_at_least(int major, int minor)
 
 /* ---- output ------------------------------------------------------------------ */
 
-struct sink {
-	struct jail_output *o;
-	uint64_t head_cap, tail_cap;
-	char *ring;
-	size_t ring_pos, ring_len;
-};
-
-static void sink_init(struct sink *k, struct jail_output *o, uint64_t cap)
-{
-	k->o = o;
-	k->head_cap = cap / 2;
-	k->tail_cap = cap - k->head_cap;
-	k->ring = NULL;
-	k->ring_pos = k->ring_len = 0;
-}
-
-static void sink_feed(struct sink *k, const char *data, size_t n)
-{
-	struct jail_output *o = k->o;
-
-	o->total += n;
-	if (o->data.len < k->head_cap) {
-		size_t take = (size_t)(k->head_cap - o->data.len);
-
-		if (take > n)
-			take = n;
-		buf_add(&o->data, data, take);
-		data += take;
-		n -= take;
-	}
-	if (n == 0 || k->tail_cap == 0)
-		return;
-	if (!k->ring)
-		k->ring = xmalloc((size_t)k->tail_cap);
-	if (n > k->tail_cap) {
-		data += n - k->tail_cap;
-		n = (size_t)k->tail_cap;
-	}
-	while (n) {
-		size_t chunk = (size_t)k->tail_cap - k->ring_pos;
-
-		if (chunk > n)
-			chunk = n;
-		memcpy(k->ring + k->ring_pos, data, chunk);
-		k->ring_pos = (k->ring_pos + chunk) % (size_t)k->tail_cap;
-		if (k->ring_len < k->tail_cap)
-			k->ring_len = k->ring_len + chunk > k->tail_cap ? (size_t)k->tail_cap
-								      : k->ring_len + chunk;
-		data += chunk;
-		n -= chunk;
-	}
-}
-
-static void sink_finish(struct sink *k)
-{
-	struct jail_output *o = k->o;
-	size_t head = o->data.len;
-
-	if (k->ring_len) {
-		size_t tail = (size_t)k->tail_cap;
-		size_t start = (k->ring_pos + tail - k->ring_len) % tail;
-		size_t first = tail - start;
-
-		if (first > k->ring_len)
-			first = k->ring_len;
-		buf_add(&o->data, k->ring + start, first);
-		buf_add(&o->data, k->ring, k->ring_len - first);
-	}
-	o->cut = o->total - o->data.len;
-	o->cut_at = o->cut ? head : o->data.len;
-	if (!o->data.data)
-		buf_add(&o->data, "", 0);
-	free(k->ring);
-	k->ring = NULL;
-}
-
 /* ---- the call ------------------------------------------------------------------ */
-
-/* One file system the disk watermark watches. */
-struct disk_watch {
-	char *path;             /* the workspace or an rw_path on it */
-	dev_t dev;
-	uint64_t min_free;      /* the watermark for this call */
-	uint64_t last_free;     /* at the last check */
-	long long last_ms;
-};
 
 struct call {
 	struct jail_plan plan;
@@ -975,9 +748,7 @@ struct call {
 	int out_r, err_r, status_r;
 	struct buf status;
 	bool killed;
-	struct disk_watch *disks;
-	size_t ndisks;
-	long long next_disk_ms; /* when to look at free space again */
+	struct jail_disks disks;
 };
 
 static void kill_all(struct call *c)
@@ -1030,19 +801,9 @@ static int spawn(struct call *c, struct ferr *e)
 	return 0;
 }
 
-/* Output of the command: to the caller's callback as it comes, then into
- * the capped sink. */
-static void emit(const struct jail_spec *s, struct sink *k, int stream, const char *data,
-		 size_t n)
-{
-	if (s->on_output && n)
-		s->on_output(s->output_ctx, stream, data, n);
-	sink_feed(k, data, n);
-}
-
 /* Read what fd has into sink (stream 1 or 2), or the status buffer when
  * k is NULL; false at EOF. */
-static bool drain_fd(const struct jail_spec *s, int fd, struct sink *k, int stream,
+static bool drain_fd(const struct jail_spec *s, int fd, struct jail_sink *k, int stream,
 		     struct buf *status)
 {
 	char chunk[65536];
@@ -1050,7 +811,7 @@ static bool drain_fd(const struct jail_spec *s, int fd, struct sink *k, int stre
 
 	if (n > 0) {
 		if (k)
-			emit(s, k, stream, chunk, (size_t)n);
+			jail_emit(s, k, stream, chunk, (size_t)n);
 		else if (status->len < 64 * sizeof(struct jail_rec))
 			buf_add(status, chunk, (size_t)n);
 		return true;
@@ -1069,83 +830,10 @@ static void decode_status(struct jail_result *r, int st)
 	}
 }
 
-/* ---- the disk watermark ------------------------------------------------------- */
-
-#define DISK_CHECK_MS 100
-#define DISK_CHECK_FAST_MS 10
-
-/* The bytes an unprivileged writer may still use on path's file system,
- * and its size; false when that cannot be told or it is read-only
- * (nothing to watch there). */
-static bool disk_space(const char *path, uint64_t *avail, uint64_t *size)
-{
-	struct statvfs v;
-
-	if (statvfs(path, &v) < 0 || (v.f_flag & ST_RDONLY) || v.f_blocks == 0)
-		return false;
-	*avail = (uint64_t)v.f_bavail * v.f_frsize;
-	*size = (uint64_t)v.f_blocks * v.f_frsize;
-	return true;
-}
-
-/* Watch the file system of path (once per file system), with the
- * watermark spec->disk_min_free gives it (see jail.h). */
-static void disk_watch_add(struct call *c, const struct jail_spec *s, const char *path)
-{
-	struct stat st;
-	uint64_t avail, size, min;
-	size_t i;
-
-	if (stat(path, &st) < 0 || !disk_space(path, &avail, &size))
-		return;
-	for (i = 0; i < c->ndisks; i++)
-		if (c->disks[i].dev == st.st_dev)
-			return;
-	min = s->disk_min_free;
-	if (min == 0) {
-		min = size / 100 * JAIL_DISK_MIN_PERCENT;
-		if (min > JAIL_DISK_MIN_FREE)
-			min = JAIL_DISK_MIN_FREE;
-	}
-	if (avail < min)
-		min = avail / 2; /* a nearly full disk still runs small commands */
-	c->disks = xrealloc(c->disks, (c->ndisks + 1) * sizeof *c->disks);
-	c->disks[c->ndisks++] = (struct disk_watch){ xstrdup(path), st.st_dev, min, avail, now_ms() };
-}
-
-/* The watched file system that fell below its watermark, or NULL; sets the
- * time of the next check: sooner when, at the pace of the last interval,
- * the watermark would be crossed before the regular one. */
-static struct disk_watch *disk_check(struct call *c, long long now)
-{
-	long long next = DISK_CHECK_MS;
-	size_t i;
-
-	for (i = 0; i < c->ndisks; i++) {
-		struct disk_watch *d = &c->disks[i];
-		uint64_t avail, size;
-
-		if (!disk_space(d->path, &avail, &size))
-			continue;
-		if (avail < d->min_free)
-			return d;
-		if (d->last_free > avail && now > d->last_ms) {
-			uint64_t per_ms = (d->last_free - avail) / (uint64_t)(now - d->last_ms);
-
-			if (avail - d->min_free < per_ms * 2 * DISK_CHECK_MS)
-				next = DISK_CHECK_FAST_MS;
-		}
-		d->last_free = avail;
-		d->last_ms = now;
-	}
-	c->next_disk_ms = now + next;
-	return NULL;
-}
-
 static int run_loop(struct call *c, const struct jail_spec *s, struct jail_result *r,
-		    struct sink *out, struct sink *err)
+		    struct jail_sink *out, struct jail_sink *err)
 {
-	long long start = now_ms(), deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
+	long long start = jail_now_ms(), deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
 	long long drain_until = 0;
 	uint64_t cap = s->max_output_bytes ? s->max_output_bytes : JAIL_DEFAULT_OUTPUT;
 	uint64_t kill_at = cap > UINT64_MAX / JAIL_OUTPUT_KILL_RATIO ? UINT64_MAX
@@ -1156,7 +844,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 
 	memset(&si, 0, sizeof si);
 	memset(&ru, 0, sizeof ru);
-	c->next_disk_ms = start + DISK_CHECK_MS;
+	c->disks.next_ms = start + JAIL_DISK_CHECK_MS;
 	for (;;) {
 		struct pollfd fds[5];
 		int nfds = 0, wait_ms = -1, i;
@@ -1174,7 +862,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 			fds[nfds++] = (struct pollfd){ s->cancel_fd, POLLIN, 0 };
 		if (exited && c->out_r < 0 && c->err_r < 0 && c->status_r < 0)
 			break;
-		now = now_ms();
+		now = jail_now_ms();
 		if (deadline && !c->killed)
 			wait_ms = deadline > now ? (int)(deadline - now) : 0;
 		if (exited) {
@@ -1182,8 +870,8 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 
 			wait_ms = wait_ms < 0 || d < wait_ms ? d : wait_ms;
 		}
-		if (c->ndisks && !c->killed && !exited) {
-			int d = c->next_disk_ms > now ? (int)(c->next_disk_ms - now) : 0;
+		if (c->disks.n && !c->killed && !exited) {
+			int d = c->disks.next_ms > now ? (int)(c->disks.next_ms - now) : 0;
 
 			wait_ms = wait_ms < 0 || d < wait_ms ? d : wait_ms;
 		}
@@ -1208,7 +896,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 					    &ru) == 0) {
 					exited = true;
 					c->pid = 0; /* reaped: never signal that number again */
-					drain_until = now_ms() + JAIL_DRAIN_MS;
+					drain_until = jail_now_ms() + JAIL_DRAIN_MS;
 					if (!(c->plan.layers & JAIL_LAYER_PID)) {
 						/* The command is gone; what it left behind is
 						 * not let run, nor hold the pipes.  Its group
@@ -1223,7 +911,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 				kill_all(c);
 			}
 		}
-		now = now_ms();
+		now = jail_now_ms();
 		if (!c->killed && deadline && now >= deadline) {
 			r->timed_out = true;
 			kill_all(c);
@@ -1232,8 +920,8 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 			r->output_killed = true;
 			kill_all(c);
 		}
-		if (c->ndisks && !c->killed && !exited && now >= c->next_disk_ms) {
-			struct disk_watch *d = disk_check(c, now);
+		if (c->disks.n && !c->killed && !exited && now >= c->disks.next_ms) {
+			const struct jail_disk *d = jail_disks_check(&c->disks, now);
 
 			if (d) {
 				r->disk_killed = true;
@@ -1249,7 +937,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 			close_fd(&c->status_r);
 		}
 	}
-	r->elapsed_ms = (long)(now_ms() - start);
+	r->elapsed_ms = (long)(jail_now_ms() - start);
 	r->user_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
 	r->sys_ms = ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
 	if (si.si_code == CLD_EXITED) {
@@ -1265,7 +953,7 @@ static int run_loop(struct call *c, const struct jail_spec *s, struct jail_resul
 static int choose_layers(const struct jail_spec *s, const struct jail_caps *caps,
 			 struct jail_plan *p, struct ferr *e)
 {
-	unsigned need = needed_layers(s), have = caps->layers, missing;
+	unsigned need = jail_needed_layers(s), have = caps->layers, missing;
 
 	/* The PID and network namespaces, and the .git binds, come with the
 	 * mount namespace (a fresh /proc needs it; they are made together). */
@@ -1275,7 +963,7 @@ static int choose_layers(const struct jail_spec *s, const struct jail_caps *caps
 		have &= ~JAIL_LAYER_CLEANUP;
 	missing = need & ~have;
 	if (missing & ~s->allow_missing)
-		return refuse_missing(missing & ~s->allow_missing, caps, e);
+		return jail_refuse_missing(missing & ~s->allow_missing, caps, e);
 	p->layers = need & have;
 	return 0;
 }
@@ -1286,7 +974,7 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 	const struct jail_caps *caps = s->caps;
 	struct planner pl;
 	struct call c;
-	struct sink out, err;
+	struct jail_sink out, err;
 	char *home = NULL, *private_rw[4] = { NULL, NULL, NULL, NULL };
 	size_t npriv = 0, i;
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pstat[2] = { -1, -1 };
@@ -1459,9 +1147,9 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 	c.plan.err_fd = perr[1];
 	c.plan.status_fd = pstat[1];
 	if (s->disk_min_free != UINT64_MAX) {
-		disk_watch_add(&c, s, pl.ws);
+		jail_disks_add(&c.disks, s, pl.ws);
 		for (i = 0; i < pl.nrw; i++)
-			disk_watch_add(&c, s, pl.rw_list[i]);
+			jail_disks_add(&c.disks, s, pl.rw_list[i]);
 	}
 	if (spawn(&c, e) < 0)
 		goto out;
@@ -1478,15 +1166,15 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 		fcntl(c.err_r, F_SETFL, O_NONBLOCK);
 	fcntl(c.status_r, F_SETFL, O_NONBLOCK);
 
-	sink_init(&out, &r->out, cap);
-	sink_init(&err, &r->err, cap);
+	jail_sink_init(&out, &r->out, cap);
+	jail_sink_init(&err, &r->err, cap);
 	if (run_loop(&c, s, r, &out, &err) < 0) {
 		ferr_set(e, FERR_IO, "jail: poll: %s", strerror(errno));
 		kill_all(&c);
 		if (c.pid > 0)
 			syscall(SYS_waitid, P_PID, c.pid, NULL, WEXITED | __WALL, NULL);
-		sink_finish(&out);
-		sink_finish(&err);
+		jail_sink_finish(&out);
+		jail_sink_finish(&err);
 		goto out;
 	}
 	/* Nothing of the call may outlive it: without a PID namespace, the
@@ -1508,8 +1196,8 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 			ferr_set(e, FERR_DENIED, "jail: cannot set up %s: %s: %s",
 				 rec.layer ? jail_layer_name((unsigned)rec.layer) : "the command",
 				 rec.msg, strerror(rec.code));
-			sink_finish(&out);
-			sink_finish(&err);
+			jail_sink_finish(&out);
+			jail_sink_finish(&err);
 			jail_result_release(r);
 			goto out;
 		} else if (rec.kind == JAIL_REC_EXEC) {
@@ -1518,17 +1206,17 @@ int jail_run(const struct jail_spec *s, struct jail_result *r, struct ferr *e)
 			r->exec_errno = rec.code;
 			buf_printf(&line, "forja: cannot execute %s: %s\n", rec.msg,
 				   strerror(rec.code));
-			emit(s, s->merge_stderr ? &out : &err, s->merge_stderr ? 1 : 2, line.data,
+			jail_emit(s, s->merge_stderr ? &out : &err, s->merge_stderr ? 1 : 2, line.data,
 			     line.len);
 			buf_release(&line);
 		} else if (rec.kind == JAIL_REC_WAIT) {
 			decode_status(r, rec.code);
 		}
 	}
-	sink_finish(&out);
-	sink_finish(&err);
+	jail_sink_finish(&out);
+	jail_sink_finish(&err);
 	r->layers = c.plan.layers;
-	r->layers_missing = needed_layers(s) & ~c.plan.layers;
+	r->layers_missing = jail_needed_layers(s) & ~c.plan.layers;
 	r->landlock_abi = (c.plan.layers & JAIL_LAYER_LANDLOCK) ? caps->landlock_abi : 0;
 	rc = 0;
 out:
@@ -1544,9 +1232,7 @@ out:
 	close_fd(&c.pidfd);
 	close_fd(&c.plan.null_fd);
 	buf_release(&c.status);
-	for (i = 0; i < c.ndisks; i++)
-		free(c.disks[i].path);
-	free(c.disks);
+	jail_disks_release(&c.disks);
 	if (c.cg.version)
 		jail_cgroup_destroy(&c.cg);
 	if (lockfd >= 0) {
@@ -1565,14 +1251,6 @@ out:
 	if (caps == &probed)
 		jail_caps_release(&probed);
 	return rc;
-}
-
-void jail_result_release(struct jail_result *r)
-{
-	buf_release(&r->out.data);
-	buf_release(&r->err.data);
-	free(r->disk_path);
-	memset(r, 0, sizeof *r);
 }
 
 /* ---- probe ------------------------------------------------------------------------ */
@@ -1799,3 +1477,8 @@ int jail_probe(struct jail_caps *caps)
 	buf_release(&why);
 	return 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int jail_main_is_linux_only;
+#endif /* __linux__ */

@@ -9,6 +9,7 @@
  * placement).  Otherwise the v1 pids and memory hierarchies, when
  * writable (hybrid systems, root in CI).
  */
+#ifdef __linux__ /* the macOS half is jail_darwin.c */
 #include "jail_int.h"
 
 #include <dirent.h>
@@ -447,3 +448,8 @@ void jail_cgroup_destroy(struct jail_cgroup *cg)
 	}
 	cg->version = 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int jail_cgroup_is_linux_only;
+#endif /* __linux__ */

@@ -10,6 +10,7 @@
  * fails sends one SETUP record on the status pipe naming the layer, the
  * step and errno, then exits: the parent refuses rather than run weaker.
  */
+#ifdef __linux__ /* the macOS half is jail_darwin.c */
 #include "jail_int.h"
 
 #include <dirent.h>
@@ -773,3 +774,8 @@ _Noreturn void jail_child_main(struct jail_plan *p)
 		run_init(p);
 	command(p);
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int jail_child_is_linux_only;
+#endif /* __linux__ */

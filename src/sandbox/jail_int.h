@@ -8,6 +8,7 @@
  */
 #ifndef FORJA_JAIL_INT_H
 #define FORJA_JAIL_INT_H
+#ifdef __linux__
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "forja/buf.h"
 #include "forja/ferr.h"
 #include "forja/jail.h"
+#include "jail_common.h"
 
 /* ---- Landlock, defined here: Debian 12's headers stop at ABI 2 ---------- */
 
@@ -183,4 +185,5 @@ void jail_cgroup_events(const struct jail_cgroup *cg, bool *oom, bool *pids);
 /* Parent: wait until empty (bounded), remove it, close its fds. */
 void jail_cgroup_destroy(struct jail_cgroup *cg);
 
+#endif /* __linux__ */
 #endif

@@ -7,6 +7,7 @@
  * the kernel documentation's compatibility table does, so an older kernel
  * gets the best ruleset it can enforce, and the ABI used is reported.
  */
+#ifdef __linux__ /* the macOS half is jail_darwin.c */
 #include "jail_int.h"
 
 #include <errno.h>
@@ -181,3 +182,8 @@ int jail_landlock_enforce(int fd)
 {
 	return (int)syscall(__NR_landlock_restrict_self, fd, 0);
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int jail_landlock_is_linux_only;
+#endif /* __linux__ */

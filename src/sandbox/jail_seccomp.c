@@ -16,6 +16,7 @@
  * return EPERM (clone3 returns ENOSYS so that libc falls back to clone,
  * whose flags can be seen); everything else is allowed.
  */
+#ifdef __linux__ /* the macOS half is jail_darwin.c */
 #include "jail_int.h"
 
 #include <errno.h>
@@ -265,3 +266,8 @@ int jail_seccomp_install(const struct jail_plan *p)
 	}
 	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int jail_seccomp_is_linux_only;
+#endif /* __linux__ */

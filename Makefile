@@ -160,4 +160,73 @@ help:
 	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make uninstall  remove what make install put there"
 
+# Releases: `make dist` writes $(DIST_OUT)/forja-$(VERSION).tar.gz, `make deb`
+# the Debian package into $(DEB_OUT), `make brew-formula` the Homebrew formula
+# for that tarball.  They need GNU tar and coreutils (Debian, or gtar on macOS).
+#
+# The tarball holds exactly the tracked files (git ls-files; in an unpacked
+# tarball, which has no .git, every file under DIST_PATHS) under forja-VERSION/,
+# and is reproducible: sorted names, every mtime SOURCE_DATE_EPOCH (default:
+# the last commit's time; in an unpacked tarball, its newest file's), owner
+# and group 0, modes 644 or 755, gzip -n.  Files edited but not committed go
+# in as they are in the work tree.
+DIST_OUT   ?= build
+DEB_OUT    ?= build
+TAR        ?= tar
+DIST_NAME  := forja-$(VERSION)
+DIST_PATHS := .ci .editorconfig .gitignore LICENSE Makefile README.md completions \
+              contracts include man packaging src tests
+DIST_LIST   = { if [ -e .git ]; then git -c core.quotepath=off ls-files; \
+              else find $(DIST_PATHS) \( -type f -o -type l \) 2>/dev/null; fi; } | \
+              while IFS= read -r f; do if [ -f "$$f" ] || [ -L "$$f" ]; then printf '%s\n' "$$f"; fi; done | \
+              LC_ALL=C sort
+DIST_EPOCH  = $(or $(SOURCE_DATE_EPOCH),$(shell if [ -e .git ]; then git log -1 --format=%ct; \
+              else $(DIST_LIST) | xargs -d '\n' stat -c %Y | sort -n | tail -n 1; fi 2>/dev/null))
+SHA256SUM   = $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo 'shasum -a 256')
+# Where a release's tarball is downloaded from: the formula's url.
+DIST_URL   ?= https://github.com/forja/forja/releases/download/v$(VERSION)/$(DIST_NAME).tar.gz
+# The formula `make brew-formula` writes (from the one in packaging/homebrew).
+BREW_FORMULA ?= packaging/homebrew/forja.rb
+# `make deb` builds in $(DEB_SCRATCH)/$(DIST_NAME), a copy of the tracked files
+# with packaging/debian/ as debian/.  DEB_BUILD_OPTIONS=nocheck is honoured.
+DEB_SCRATCH ?= $(BUILD)/deb
+
+.PHONY: dist deb brew-formula
+
+dist:
+	@set -e; epoch='$(DIST_EPOCH)'; out='$(DIST_OUT)/$(DIST_NAME).tar.gz'; \
+	case "$$epoch" in ''|*[!0-9]*) \
+	  echo "make dist: no SOURCE_DATE_EPOCH and no commit time to date the files (got '$$epoch')" >&2; exit 1;; esac; \
+	[ -n '$(VERSION)' ] || { echo "make dist: no FORJA_VERSION in include/forja/version.h" >&2; exit 1; }; \
+	mkdir -p '$(DIST_OUT)'; rm -f "$$out.list" "$$out.tar" "$$out.tmp"; \
+	$(DIST_LIST) >"$$out.list"; \
+	[ -s "$$out.list" ] || { echo "make dist: no files to pack" >&2; exit 1; }; \
+	$(TAR) --create --file="$$out.tar" --format=gnu --no-recursion --hard-dereference \
+	  --verbatim-files-from --files-from="$$out.list" \
+	  --owner=0 --group=0 --numeric-owner --mtime="@$$epoch" --mode=u+rw,go=rX \
+	  --transform='flags=r;s,^,$(DIST_NAME)/,'; \
+	gzip -9n <"$$out.tar" >"$$out.tmp"; \
+	mv "$$out.tmp" "$$out"; rm -f "$$out.list" "$$out.tar"; \
+	$(SHA256SUM) "$$out"
+
+deb:
+	@set -e; src='$(DEB_SCRATCH)/$(DIST_NAME)'; \
+	command -v dpkg-buildpackage >/dev/null || { echo "make deb: needs dpkg-dev and debhelper (apt-get install dpkg-dev debhelper)" >&2; exit 1; }; \
+	rm -rf '$(DEB_SCRATCH)'; mkdir -p "$$src" '$(DEB_OUT)'; \
+	$(DIST_LIST) >'$(DEB_SCRATCH)/files'; \
+	xargs -d '\n' cp -P --preserve=mode,timestamps --parents -t "$$src" <'$(DEB_SCRATCH)/files'; \
+	cp -R "$$src/packaging/debian" "$$src/debian"; \
+	(cd "$$src" && dpkg-buildpackage -us -uc -b -Jauto); \
+	for f in '$(DEB_SCRATCH)'/*.deb; do cp "$$f" '$(DEB_OUT)/'; echo "$(DEB_OUT)/$${f##*/}"; done
+
+brew-formula: dist
+	@set -e; out='$(DIST_OUT)/$(DIST_NAME).tar.gz'; \
+	sum=$$($(SHA256SUM) "$$out" | cut -d' ' -f1); \
+	case "$$sum" in *[!0-9a-f]*|'') echo "make brew-formula: no sha256 for $$out" >&2; exit 1;; esac; \
+	sed -e 's|^  url ".*"$$|  url "$(DIST_URL)"|' -e "s|^  sha256 \".*\"$$|  sha256 \"$$sum\"|" \
+	  packaging/homebrew/forja.rb >'$(BREW_FORMULA).tmp'; \
+	grep -q "^  sha256 \"$$sum\"$$" '$(BREW_FORMULA).tmp' || { echo "make brew-formula: no sha256 line in packaging/homebrew/forja.rb" >&2; exit 1; }; \
+	mv '$(BREW_FORMULA).tmp' '$(BREW_FORMULA)'; \
+	echo "$(BREW_FORMULA): url $(DIST_URL), sha256 $$sum"
+
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -11,7 +11,7 @@ class Forja < Formula
   desc "Terminal-first coding agent that runs model tool calls through contracts"
   homepage "https://github.com/forja/forja"
   url "https://github.com/forja/forja/releases/download/v0.1.0/forja-0.1.0.tar.gz"
-  sha256 "0000000000000000000000000000000000000000000000000000000000000000"
+  sha256 "b09b675d572968ca8f0d6413888c22eb8f26cf5702fefecba06faf37aec9b723"
   license "MIT"
 
   depends_on "pkg-config" => :build

@@ -58,7 +58,9 @@ const char *provider_kind_name(enum provider_kind kind);
 struct chat_tool_def {
 	const char *name;
 	const char *description;
-	const char *parameters;      /* JSON Schema text */
+	const char *parameters;      /* JSON Schema text; text that is not
+				      * exactly one JSON object is sent as
+				      * {"type":"object"} */
 };
 
 /* A tool call the model made, as it is sent back in the history. */
@@ -78,9 +80,20 @@ struct chat_tool_use {
  *   tool:      the result of one call: tool_call_id, tool_name, content
  *              (the result text), is_error.  Consecutive tool messages are
  *              one user message of tool_result blocks for Anthropic, one
- *              "tool" message each for OpenAI.
+ *              "tool" message each for OpenAI.  Both protocols want the
+ *              results right after the calls: in a run of user-side
+ *              messages the tool results are sent first, the user text
+ *              after them.
  * Anthropic needs alternating roles: consecutive user-side messages are
- * merged into one (text blocks and tool_result blocks in order).
+ * merged into one (its tool_result blocks first, in order, then its text
+ * blocks), consecutive
+ * assistant messages too.  An assistant message with no text, no calls and
+ * no signature is not sent to Anthropic (the API refuses empty content);
+ * OpenAI gets it as content "".
+ * A call's arguments go to OpenAI as the text given ("{}" when empty or
+ * NULL) and to Anthropic as the object they parse to, or {} when they are
+ * not exactly one JSON object.  Strings that are not valid UTF-8 are sent
+ * with U+FFFD for the bad bytes.
  */
 struct chat_msg {
 	const char *role;
@@ -94,6 +107,8 @@ struct chat_msg {
 	bool is_error;
 };
 
+/* tools/ntools: offered to the model (tool_choice left to the server's
+ * "auto"); with ntools 0 the request has no tools key at all. */
 struct chat_request {
 	const char *system;
 	const struct chat_msg *msgs;
@@ -103,7 +118,7 @@ struct chat_request {
 };
 
 struct chat_tool_call {
-	char *id;
+	char *id;                    /* the server's, or "call_<i>" when it gave none */
 	char *name;
 	struct buf arguments;        /* the JSON text, as the model wrote it */
 	bool emitted;                /* EV_TOOL_CALL sent */
@@ -113,10 +128,14 @@ struct chat_tool_call {
 struct chat_result {
 	struct buf text;
 	struct buf reasoning;
-	struct buf signature;        /* Anthropic thinking signature, kept to send back */
+	struct buf signature;        /* Anthropic thinking signature, kept to send back
+				      * with reasoning (one thinking block per answer:
+				      * the request does not ask for interleaved thinking) */
 	struct chat_tool_call *calls;
 	size_t ncalls;
-	char finish[32];             /* stop, length, tool_calls, content_filter, or "" */
+	char finish[32];             /* stop, length, tool_calls, content_filter, or "";
+				      * tool_calls whenever calls were made and the server
+				      * said stop (gpt-4o does) */
 	int64_t prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens;
 	int attempts;
 };

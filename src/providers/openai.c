@@ -12,6 +12,16 @@
 
 #include "internal.h"
 
+static bool is_tool(const struct chat_msg *msg)
+{
+	return msg->role && strcmp(msg->role, "tool") == 0;
+}
+
+static bool is_user_side(const struct chat_msg *msg)
+{
+	return !msg->role || strcmp(msg->role, "assistant") != 0;
+}
+
 /* One chat_msg as a Chat Completions message.  Assistant reasoning is
  * not sent back: the protocol has no field for it. */
 static cJSON *build_message(const struct chat_msg *msg)
@@ -61,8 +71,22 @@ void openai_build_request(const struct provider_config *pc, const struct chat_re
 		request_add_string(m, "content", req->system);
 		cJSON_AddItemToArray(msgs, m);
 	}
-	for (size_t i = 0; i < req->nmsgs; i++)
-		cJSON_AddItemToArray(msgs, build_message(&req->msgs[i]));
+	/* In each run of user-side messages the tool messages go first: they
+	 * must follow the assistant message whose calls they answer, and a
+	 * user message between them is refused. */
+	for (size_t start = 0, end; start < req->nmsgs; start = end) {
+		end = start + 1;
+		if (!is_user_side(&req->msgs[start])) {
+			cJSON_AddItemToArray(msgs, build_message(&req->msgs[start]));
+			continue;
+		}
+		while (end < req->nmsgs && is_user_side(&req->msgs[end]))
+			end++;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = start; i < end; i++)
+				if (is_tool(&req->msgs[i]) == (pass == 0))
+					cJSON_AddItemToArray(msgs, build_message(&req->msgs[i]));
+	}
 	/* no tools, no "tools" key: some servers refuse an empty array */
 	if (req->ntools) {
 		cJSON *tools = cJSON_AddArrayToObject(root, "tools");

@@ -56,8 +56,43 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            504: "Gateway Timeout", 529: "Site Overloaded"}
 
 
+# Keys of a sequence entry that say which requests it may answer (not part of the fixture).
+CONDITION_KEYS = {"when_last", "when_turn"}
+
+
 class FixtureError(Exception):
     pass
+
+
+def entry_conditions(entry):
+    """The conditions of a script entry ({} for none); FixtureError when they are malformed."""
+    if not isinstance(entry, dict):
+        return {}
+    cond = {k: entry[k] for k in CONDITION_KEYS if k in entry}
+    if cond.get("when_last", "user") not in ("user", "tool", "assistant"):
+        raise FixtureError(f"when_last must be user, tool or assistant, not {cond['when_last']!r}")
+    turn = cond.get("when_turn", 0)
+    if not isinstance(turn, int) or isinstance(turn, bool) or turn < 0:
+        raise FixtureError(f"when_turn must be an integer >= 0, not {turn!r}")
+    return cond
+
+
+def request_facts(body):
+    """What conditions look at: the role of the last message ("tool" for an OpenAI tool
+    message and for an Anthropic user message holding tool_result blocks) and the turn
+    (how many assistant messages the request carries)."""
+    msgs = body.get("messages") if isinstance(body, dict) else None
+    msgs = [m for m in msgs if isinstance(m, dict)] if isinstance(msgs, list) else []
+    last = msgs[-1].get("role") if msgs else None
+    if last == "user" and isinstance(msgs[-1].get("content"), list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result"
+            for b in msgs[-1]["content"]):
+        last = "tool"
+    return {"when_last": last, "when_turn": sum(m.get("role") == "assistant" for m in msgs)}
+
+
+def meets(entry, facts):
+    return all(facts.get(k) == v for k, v in entry_conditions(entry).items())
 
 
 # ---------------------------------------------------------------- fixtures
@@ -96,6 +131,9 @@ class FixtureStore:
     def resolve(self, entry):
         """A script entry (a name, or an object: inline fixture, or {"fixture": name, ...}
         overrides) -> (label, fixture dict)."""
+        if isinstance(entry, dict):
+            entry_conditions(entry)
+            entry = {k: v for k, v in entry.items() if k not in CONDITION_KEYS}
         if isinstance(entry, str):
             fx, label = self.load_file(entry), entry
         elif isinstance(entry, dict) and "fixture" in entry:
@@ -282,6 +320,9 @@ def check_openai_chat(body, want_stream, problems):
             continue
         c = m.get("content")
         if role == "tool":
+            if not isinstance(c, (str, list)):
+                p(f"Missing required parameter: 'messages[{i}].content'." if c is None else
+                  f"Invalid type for 'messages[{i}].content': expected a string or an array.")
             tid = m.get("tool_call_id")
             if not isinstance(tid, str):
                 p(f"Missing required parameter: 'messages[{i}].tool_call_id'.")
@@ -318,7 +359,13 @@ def check_openai_chat(body, want_stream, problems):
                     p(f"Invalid type for 'messages[{i}].tool_calls[{j}].function.arguments': "
                       "expected a string (JSON text), got "
                       f"{type(fn.get('arguments')).__name__}.")
+                if tc["id"] in pending:
+                    p(f"Invalid 'messages[{i}].tool_calls[{j}].id': duplicate tool call id "
+                      f"{tc['id']!r}.")
                 pending[tc["id"]] = i
+        elif role == "assistant" and c is None:
+            p(f"Invalid value for 'messages[{i}].content': expected a string, got null "
+              "(an assistant message without 'tool_calls' needs content).")
         elif role in ("system", "developer", "user") and c is None:
             p(f"Missing required parameter: 'messages[{i}].content'.")
     if pending:
@@ -338,6 +385,10 @@ def check_openai_chat(body, want_stream, problems):
         if not isinstance(tools, list):
             p("Invalid type for 'tools': expected an array.")
             tools = []
+        elif not tools:
+            p("Invalid 'tools': empty array. Expected an array with minimum length 1, but got "
+              "an empty array instead.")
+        names = set()
         for j, t in enumerate(tools):
             fn = t.get("function") if isinstance(t, dict) else None
             if (not isinstance(t, dict) or t.get("type") != "function"
@@ -345,8 +396,18 @@ def check_openai_chat(body, want_stream, problems):
                     or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", fn["name"])):
                 p(f"Invalid 'tools[{j}]': expected {{type: 'function', function: {{name "
                   "matching ^[a-zA-Z0-9_-]{1,64}$, parameters}}.")
-            elif "parameters" in fn and not isinstance(fn["parameters"], dict):
+                continue
+            if fn["name"] in names:
+                p(f"Invalid 'tools': duplicate function name {fn['name']!r}.")
+            names.add(fn["name"])
+            if "parameters" in fn and not isinstance(fn["parameters"], dict):
                 p(f"Invalid type for 'tools[{j}].function.parameters': expected an object.")
+            elif "parameters" in fn and fn["parameters"].get("type") != "object":
+                p(f"Invalid schema for function '{fn['name']}': schema must be a JSON Schema of "
+                  f"'type: \"object\"', got 'type: \"{fn['parameters'].get('type')}\"'.")
+    for k in ("tool_choice", "parallel_tool_calls"):
+        if k in body and not tools:
+            p(f"Invalid value for '{k}': '{k}' is only allowed when 'tools' are specified.")
     for k in ("max_tokens", "max_completion_tokens"):
         if k in body and not (isinstance(body[k], int) and body[k] > 0):
             p(f"Invalid '{k}': expected a positive integer.")
@@ -371,7 +432,7 @@ def check_anthropic_messages(body, headers, want_stream, problems):
         msgs = []
     if "system" in body and not isinstance(body["system"], (str, list)):
         p("system: Input should be a valid string or a list of text blocks")
-    prev_tool_uses = set()
+    prev_tool_uses, all_tool_uses, prev_role = set(), set(), None
     for i, m in enumerate(msgs):
         if not isinstance(m, dict):
             p(f"messages.{i}: Input should be a valid dictionary")
@@ -384,28 +445,69 @@ def check_anthropic_messages(body, headers, want_stream, problems):
         if role not in ("user", "assistant"):
             p(f"messages.{i}.role: Input should be 'user' or 'assistant'")
             continue
+        if i == 0 and role != "user":
+            p("messages: first message must use the \"user\" role")
+        if role == prev_role:
+            # the API merges these today; forja must not rely on it
+            p(f"messages: roles must alternate between \"user\" and \"assistant\", but found "
+              f"multiple \"{role}\" roles in a row (messages.{i})")
+        prev_role = role
         c = m.get("content")
         blocks = [] if isinstance(c, str) else c
         if not isinstance(blocks, list):
             p(f"messages.{i}.content: Input should be a valid string or list")
             blocks = []
-        tool_uses, results = set(), set()
+        if c in ("", []) and not (role == "assistant" and i == len(msgs) - 1):
+            p(f"messages.{i}: all messages must have non-empty content except for the "
+              "optional final assistant message")
+        tool_uses, results, seen_other = set(), set(), False
         for j, b in enumerate(blocks):
             t = b.get("type") if isinstance(b, dict) else None
             if t not in ("text", "image", "document", "tool_use", "tool_result", "thinking",
                          "redacted_thinking", "server_tool_use", "web_search_tool_result"):
                 p(f"messages.{i}.content.{j}: Input tag {t!r} found using 'type' does not "
                   "match any of the expected tags")
-            elif t == "text" and not isinstance(b.get("text"), str):
-                p(f"messages.{i}.content.{j}.text: Field required")
+                continue
+            if t != "tool_result":
+                seen_other = True
+            if t == "text":
+                if not isinstance(b.get("text"), str):
+                    p(f"messages.{i}.content.{j}.text: Field required")
+                elif not b["text"]:
+                    p(f"messages.{i}.content.{j}: text content blocks must be non-empty")
+            elif t == "thinking":
+                if role != "assistant":
+                    p(f"messages.{i}.content.{j}: thinking blocks are only allowed in "
+                      "assistant messages")
+                for k in ("thinking", "signature"):
+                    if not isinstance(b.get(k), str):
+                        p(f"messages.{i}.content.{j}.thinking.{k}: Field required")
             elif t == "tool_use":
                 if role != "assistant":
                     p(f"messages.{i}.content.{j}: tool_use blocks are only allowed in "
                       "assistant messages")
+                for k in ("id", "name"):
+                    if not isinstance(b.get(k), str) or not b[k]:
+                        p(f"messages.{i}.content.{j}.tool_use.{k}: Field required")
                 if not isinstance(b.get("input"), dict):
                     p(f"messages.{i}.content.{j}.input: Input should be a valid dictionary")
+                if b.get("id") in all_tool_uses:
+                    p(f"messages.{i}.content.{j}: `tool_use` ids must be unique")
                 tool_uses.add(b.get("id"))
+                all_tool_uses.add(b.get("id"))
             elif t == "tool_result":
+                if role != "user":
+                    p(f"messages.{i}.content.{j}: tool_result blocks are only allowed in "
+                      "user messages")
+                elif seen_other:
+                    p(f"messages.{i}.content.{j}: tool_result blocks must come first in the "
+                      "user message content, before any other block")
+                if "content" in b and not isinstance(b["content"], (str, list)):
+                    p(f"messages.{i}.content.{j}.tool_result.content: Input should be a valid "
+                      "string or list")
+                if "is_error" in b and not isinstance(b["is_error"], bool):
+                    p(f"messages.{i}.content.{j}.tool_result.is_error: Input should be a valid "
+                      "boolean")
                 results.add(b.get("tool_use_id"))
                 if b.get("tool_use_id") not in prev_tool_uses:
                     p(f"messages.{i}.content.{j}: unexpected `tool_use_id` found in "
@@ -423,11 +525,28 @@ def check_anthropic_messages(body, headers, want_stream, problems):
     elif want_stream is not None and stream != want_stream:
         p(f"fake-llm: this fixture answers {'a stream' if want_stream else 'JSON'}, "
           f"so the request must have stream: {str(want_stream).lower()}.")
-    for j, t in enumerate(body.get("tools") or []):
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        p("tools: Input should be a valid list")
+        tools = []
+    names = set()
+    for j, t in enumerate(tools or []):
         if not isinstance(t, dict) or not isinstance(t.get("name"), str):
             p(f"tools.{j}.name: Field required")
-        elif "type" not in t and not isinstance(t.get("input_schema"), dict):
+            continue
+        if "type" in t:  # a server tool (web_search_20250305, ...)
+            continue
+        if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", t["name"]):
+            p(f"tools.{j}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+        if t["name"] in names:
+            p("tools: Tool names must be unique.")
+        names.add(t["name"])
+        if not isinstance(t.get("input_schema"), dict):
             p(f"tools.{j}.custom.input_schema: Field required")
+        elif t["input_schema"].get("type") != "object":
+            p(f"tools.{j}.custom.input_schema.type: Input should be 'object'")
+    if "tool_choice" in body and not tools:
+        p("tool_choice may only be specified while providing tools.")
     th = body.get("thinking")
     if isinstance(th, dict) and th.get("type") == "enabled":
         bt = th.get("budget_tokens")
@@ -502,15 +621,16 @@ class FakeServer(ThreadingHTTPServer):
         self.sequence = script.get("sequence", [])
         self.check_all = opts.check_request or bool(script.get("check_request"))
         self.lock = threading.Lock()
-        self.next_seq = 0
+        self.used = set()  # sequence indexes that have answered
         self.request_count = 0
         self.conn_ids = itertools.count(1)
         self.start = time.monotonic()
         self.log = open(opts.log, "a", encoding="utf-8") if opts.log else None
 
-    def pick(self, method, path):
-        """-> (where, entry): a route whose pattern matches, else the next sequence
-        entry (the last one repeats forever)."""
+    def pick(self, method, path, body):
+        """-> (n, where, entry): a route whose pattern matches, else the first unused
+        sequence entry whose conditions the request meets (the last such entry repeats
+        forever once every one is used)."""
         p = path.split("?")[0]
         best = None
         for key, entry in self.routes.items():
@@ -520,16 +640,20 @@ class FakeServer(ThreadingHTTPServer):
             if p == pat or p.endswith(pat if pat.startswith("/") else "/" + pat):
                 if best is None or len(pat) > len(best[0]):
                     best = (pat, key, entry)
+        facts = request_facts(body)
         with self.lock:
             self.request_count += 1
             n = self.request_count
             if best:
                 return n, "route " + best[1], best[2]
-            if not self.sequence:
-                return n, "none", None
-            i = min(self.next_seq, len(self.sequence) - 1)
-            self.next_seq += 1
-            return n, f"sequence[{i}]", self.sequence[i]
+            fits = [i for i, e in enumerate(self.sequence) if meets(e, facts)]
+            unused = [i for i in fits if i not in self.used]
+            if unused:
+                self.used.add(unused[0])
+                return n, f"sequence[{unused[0]}]", self.sequence[unused[0]]
+            if fits:
+                return n, f"sequence[{fits[-1]}]", self.sequence[fits[-1]]
+            return n, "none", None
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -580,7 +704,7 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
             body = None
-        n, where, entry = srv.pick(self.command, self.path)
+        n, where, entry = srv.pick(self.command, self.path, body)
         rec = {"n": n, "time": datetime.datetime.now(datetime.timezone.utc)
                .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                "t": round(time.monotonic() - srv.start, 3), "conn": self.conn_id,
@@ -597,7 +721,10 @@ class Handler(BaseHTTPRequestHandler):
         rec["answer"] = where
         try:
             if entry is None:
-                raise FixtureError(f"no route and no script entry for {self.command} {self.path}")
+                facts = request_facts(body)
+                raise FixtureError(f"no route and no script entry for {self.command} {self.path}"
+                                   + (f" (last message: {facts['when_last']}, turn "
+                                      f"{facts['when_turn']})" if srv.sequence else ""))
             label, fx = srv.store.resolve(entry)
         except FixtureError as e:
             rec.update(fixture=None, status=500, error=str(e))

@@ -253,6 +253,166 @@ contains "... and the JSON completion" "$(cat "$tmp/body")" '"object": "chat.com
 stop
 contains "check failures are reported on stderr" "$(cat "$tmp/stderr")" "failed the request check"
 
+# ------------------------------------------------------------------ tool conversations
+# post_json PATH FILE [CURL-ARGS...]: POSTs FILE as the body; sets code; body in $tmp/body.
+post_json() {
+    p=$1 f=$2; shift 2
+    code=$(curl -sN -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        --data-binary "@$f" "$@" "$base$p")
+}
+ant() { post_json /v1/messages "$1" -H 'x-api-key: k' -H 'anthropic-version: 2023-06-01'; }
+cat >"$tmp/o-first.json" <<'EOF'
+{"model":"m","messages":[{"role":"user","content":"read main.c"}],
+ "tools":[{"type":"function","function":{"name":"read_file","description":"Read a file",
+   "parameters":{"type":"object","properties":{"path":{"type":"string"}}}}}],
+ "stream":true,"stream_options":{"include_usage":true}}
+EOF
+cat >"$tmp/o-second.json" <<'EOF'
+{"model":"m","messages":[{"role":"user","content":"read main.c"},
+  {"role":"assistant","content":null,"tool_calls":[
+    {"id":"call_1","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"main.c\"}"}},
+    {"id":"call_2","type":"function","function":{"name":"read_file","arguments":"{}"}}]},
+  {"role":"tool","tool_call_id":"call_1","content":"int main;"},
+  {"role":"tool","tool_call_id":"call_2","content":"path is required"}],
+ "tools":[{"type":"function","function":{"name":"read_file","parameters":{"type":"object"}}}],
+ "stream":true}
+EOF
+cat >"$tmp/a-second.json" <<'EOF'
+{"model":"claude","max_tokens":2048,"messages":[{"role":"user","content":"list src"},
+  {"role":"assistant","content":[
+    {"type":"thinking","thinking":"List it.","signature":"SIG"},
+    {"type":"tool_use","id":"toolu_1","name":"list_dir","input":{"path":"src"}},
+    {"type":"tool_use","id":"toolu_2","name":"list_dir","input":{}}]},
+  {"role":"user","content":[
+    {"type":"tool_result","tool_use_id":"toolu_1","content":"a.c"},
+    {"type":"tool_result","tool_use_id":"toolu_2","content":"path is required","is_error":true},
+    {"type":"text","text":"and quickly"}]}],
+ "tools":[{"name":"list_dir","description":"List","input_schema":{"type":"object"}}],
+ "stream":true}
+EOF
+# variants of the good requests, each broken in one way
+python3 - "$tmp" <<'EOF'
+import json, sys
+d = sys.argv[1]
+def variant(src, name, change):
+    body = json.load(open(f"{d}/{src}.json"))
+    change(body["messages"], body)
+    json.dump(body, open(f"{d}/{name}.json", "w"))
+variant("o-second", "o-badid", lambda m, b: m[3].update(tool_call_id="call_9"))
+variant("o-second", "o-notools", lambda m, b: b.update(tools=[]))
+variant("o-second", "o-nullasst", lambda m, b: m.__setitem__(slice(1, 1), [
+    {"role": "assistant", "content": None}, {"role": "user", "content": "again"}]))
+variant("a-second", "a-first", lambda m, b: m.__delitem__(slice(1, None)))
+variant("a-second", "a-turn2", lambda m, b: m.__setitem__(slice(1, None), [
+    {"role": "assistant", "content": "x"}, {"role": "user", "content": "y"},
+    {"role": "assistant", "content": "z"}, {"role": "user", "content": "w"}]))
+variant("a-second", "a-twousers", lambda m, b: m.insert(1, {"role": "user", "content": "again"}))
+variant("a-second", "a-textfirst", lambda m, b: m[2]["content"].insert(0, m[2]["content"].pop()))
+variant("a-second", "a-badid", lambda m, b: m[2]["content"][1].update(tool_use_id="toolu_9"))
+variant("a-second", "a-noresult", lambda m, b: m[2]["content"].pop(1))
+variant("a-second", "a-input", lambda m, b: m[1]["content"][1].update(input='{"path":"src"}'))
+variant("a-second", "a-emptyasst", lambda m, b: m.__setitem__(slice(1, 1), [
+    {"role": "assistant", "content": []}, {"role": "user", "content": "x"}]))
+variant("a-second", "a-emptytext", lambda m, b: m[2]["content"][2].update(text=""))
+variant("a-second", "a-nosig", lambda m, b: m[1]["content"][0].pop("signature"))
+variant("a-second", "a-schema", lambda m, b: b["tools"][0].update(input_schema={"type": "array"}))
+EOF
+cat >"$tmp/loop.json" <<'EOF'
+{
+    "check_request": true,
+    "sequence": [
+        {"fixture": "openai-tool-call", "when_last": "user"},
+        {"fixture": "openai-text", "when_last": "tool"}
+    ]
+}
+EOF
+start "$tmp/loop.json"
+post_json /v1/chat/completions "$tmp/o-second.json"
+is "when_last tool: a request ending in tool messages skips to the entry for it" "$code" "200"
+contains "... and gets the text answer" "$(cat "$tmp/body")" '"content":"Hello'
+post_json /v1/chat/completions "$tmp/o-first.json"
+is "when_last user: the first turn gets the entry left behind" "$code" "200"
+contains "... the streamed tool call" "$(cat "$tmp/body")" '"name":"read_file","arguments":""'
+post_json /v1/chat/completions "$tmp/o-second.json"
+contains "when every fitting entry is used, the last that fits answers again" "$(cat "$tmp/body")" \
+    '"content":"Hello'
+code=$(curl -s -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data '{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}' \
+    "$base/v1/chat/completions")
+is "a request no entry fits gets a 500" "$code" "500"
+contains "... naming the last role and the turn" "$(cat "$tmp/body")" "(last message: assistant, turn 1)"
+
+post_json /v1/chat/completions "$tmp/o-badid.json"
+is "check: a tool message answering no call of the preceding assistant message: 400" "$code" "400"
+contains "... naming the id" "$(cat "$tmp/body")" "tool_call_id='call_9'"
+contains "... and the call left without an answer" "$(cat "$tmp/body")" \
+    "did not have response messages: call_2"
+post_json /v1/chat/completions "$tmp/o-notools.json"
+contains "check: an empty tools array is refused, as OpenAI does" "$(cat "$tmp/body")" \
+    "Invalid 'tools': empty array."
+post_json /v1/chat/completions "$tmp/o-nullasst.json"
+contains "check: an assistant message with neither content nor tool_calls is refused" \
+    "$(cat "$tmp/body")" "an assistant message without 'tool_calls' needs content"
+stop
+
+cat >"$tmp/loop.json" <<'EOF'
+{
+    "check_request": true,
+    "sequence": [
+        {"fixture": "anthropic-text", "when_turn": 2},
+        {"fixture": "anthropic-thinking-tool-use", "when_turn": 0, "when_last": "user"},
+        {"fixture": "anthropic-text", "when_last": "tool"}
+    ]
+}
+EOF
+start "$tmp/loop.json"
+ant "$tmp/a-first.json"
+is "when_turn 0 + when_last user: an Anthropic first turn" "$code" "200"
+contains "... gets the thinking + tool_use stream" "$(cat "$tmp/body")" '"name":"list_dir"'
+ant "$tmp/a-second.json"
+is "a well-formed Anthropic tool conversation (thinking, tool_use, results, text) passes the checks" \
+    "$code" "200"
+contains "... and a user message of tool_result blocks is when_last tool" "$(cat "$tmp/body")" \
+    '"text_delta","text":"Hello'
+ant "$tmp/a-turn2.json"
+is "when_turn 2: the entry listed first answers the request with two assistant messages" \
+    "$(grep -c '"text_delta"' "$tmp/body")" "4"
+ant "$tmp/a-twousers.json"
+contains "check: two user messages in a row are refused" "$(cat "$tmp/body")" \
+    'but found multiple \"user\" roles in a row'
+ant "$tmp/a-textfirst.json"
+contains "check: text before a tool_result is refused" "$(cat "$tmp/body")" \
+    "messages.2.content.1: tool_result blocks must come first"
+ant "$tmp/a-badid.json"
+contains "check: a tool_result for no tool_use of the previous message is refused" \
+    "$(cat "$tmp/body")" 'unexpected `tool_use_id` found in `tool_result` blocks: toolu_9'
+contains "... and the tool_use it left unanswered is named" "$(cat "$tmp/body")" \
+    'without `tool_result` blocks immediately after: toolu_2'
+ant "$tmp/a-noresult.json"
+contains "check: a tool_use without its tool_result is refused" "$(cat "$tmp/body")" \
+    'without `tool_result` blocks immediately after: toolu_2'
+ant "$tmp/a-input.json"
+contains "check: tool_use input that is not an object is refused" "$(cat "$tmp/body")" \
+    "messages.1.content.1.input: Input should be a valid dictionary"
+ant "$tmp/a-emptyasst.json"
+contains "check: an assistant message with empty content is refused" "$(cat "$tmp/body")" \
+    "messages.1: all messages must have non-empty content"
+ant "$tmp/a-emptytext.json"
+contains "check: an empty text block is refused" "$(cat "$tmp/body")" \
+    "messages.2.content.2: text content blocks must be non-empty"
+ant "$tmp/a-nosig.json"
+contains "check: a thinking block without its signature is refused" "$(cat "$tmp/body")" \
+    "messages.1.content.0.thinking.signature: Field required"
+ant "$tmp/a-schema.json"
+contains "check: an input_schema that is not an object schema is refused" "$(cat "$tmp/body")" \
+    "tools.0.custom.input_schema.type: Input should be 'object'"
+stop
+
+echo '[{"fixture": "openai-text", "when_last": "system"}]' >"$tmp/badcond.json"
+python3 "$server" --port 0 --script "$tmp/badcond.json" >"$tmp/bad.out" 2>"$tmp/bad.err"
+is "a malformed condition fails at start (exit 2)" "$?" "2"
+contains "... saying what is allowed" "$(cat "$tmp/bad.err")" "when_last must be user, tool or assistant"
+
 # ------------------------------------------------------------------ stall and slow
 cat >"$tmp/slow.json" <<'EOF'
 {

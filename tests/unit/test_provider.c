@@ -392,6 +392,28 @@ static void test_openai_request(void)
 	tap_is_str(part, "{\"include_usage\":true}", "openai: stream_options unchanged");
 	free(part);
 
+	/* a user message between the calls and their results: results first */
+	static const struct chat_tool_use one[] = { { "t1", "ls", "{}" } };
+	static const struct chat_msg interjected[] = {
+		{ .role = "user", .content = "go" },
+		{ .role = "assistant", .calls = one, .ncalls = 1 },
+		{ .role = "user", .content = "hurry" },
+		{ .role = "tool", .tool_call_id = "t1", .content = "x" },
+		{ .role = "user", .content = "now" },
+	};
+	struct chat_request ireq = { .msgs = interjected, .nmsgs = 5 };
+	buf_reset(&body);
+	openai_build_request(&pc, &ireq, &body);
+	part = json_member(body.data, "messages");
+	is_json(part,
+		"[{'role':'user','content':'go'},"
+		"{'role':'assistant','content':null,'tool_calls':[{'id':'t1','type':'function',"
+		"'function':{'name':'ls','arguments':'{}'}}]},"
+		"{'role':'tool','tool_call_id':'t1','content':'x'},"
+		"{'role':'user','content':'hurry'},{'role':'user','content':'now'}]",
+		"openai: tool messages come right after their calls, user text after them");
+	free(part);
+
 	/* no tools: exactly the request forja always sent */
 	static const struct chat_msg plain[] = {
 		{ .role = "user", .content = "hi" },

@@ -4,7 +4,7 @@
 # of its own, set _forja_opts_<name> (dashes in the name become underscores).
 # Options that take a value go in _forja_value_opts as well.
 
-_forja_commands="bootstrap exec models doctor contracts tool trust help"
+_forja_commands="bootstrap exec models doctor contracts tool trust sessions help"
 
 # Options before the command only.
 _forja_global_opts="-C --version --sandbox"
@@ -16,8 +16,9 @@ _forja_provider_opts="--provider --model --base-url"
 _forja_providers="openai anthropic ollama llamacpp lmstudio vllm openrouter"
 # The values of --sandbox.
 _forja_sandbox_modes="read-only workspace-write danger-full-access"
-# The subcommands of contracts.
+# The subcommands of contracts and sessions.
 _forja_contracts_subcommands="list show check"
+_forja_sessions_subcommands="list show export rm resume"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
 _forja_opts_exec="--no-context $_forja_provider_opts"
@@ -26,6 +27,7 @@ _forja_opts_doctor="$_forja_provider_opts"
 _forja_opts_contracts=""
 _forja_opts_tool="--args --session --sandbox"
 _forja_opts_trust="--revoke --list"
+_forja_opts_sessions="--all --ids --markdown"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
 _forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --args --session"
@@ -87,6 +89,17 @@ _forja_contract_names()
 	"$prog" contracts list 2>/dev/null | while read -r line; do
 		printf '%s\n' "${line%% *}"
 	done
+}
+
+# Every session id, newest first: `forja sessions list --all --ids`, run
+# with the forja on the command line.
+_forja_session_ids()
+{
+	local prog=${COMP_WORDS[0]}
+	case $prog in
+	\~/*) prog=$HOME/${prog#\~/} ;;
+	esac
+	"$prog" sessions list --all --ids 2>/dev/null
 }
 
 # Set the array _forja_args to the operands between the command and word $1,
@@ -214,6 +227,21 @@ _forja()
 				check)
 					compopt -o filenames 2>/dev/null
 					_forja_reply -f -- "$cur"
+					;;
+				esac
+			fi
+			;;
+		sessions)
+			# forja sessions list | show ID | export ID | rm ID... | resume ID
+			if [ "$n" -eq 0 ]; then
+				_forja_reply -W "$_forja_sessions_subcommands" -- "$cur"
+			else
+				case ${_forja_args[0]} in
+				show | export | resume)
+					[ "$n" -eq 1 ] && _forja_reply -W "$(_forja_session_ids)" -- "$cur"
+					;;
+				rm)
+					_forja_reply -W "$(_forja_session_ids)" -- "$cur"
 					;;
 				esac
 			fi

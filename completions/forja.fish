@@ -11,6 +11,7 @@ set -l forja_commands \
     'contracts	list, show and check the tool contracts' \
     'tool	run one tool call as the agent would' \
     'trust	trust this project'"'"'s own config and contracts, or stop' \
+    'sessions	list, show, export, remove or resume past conversations' \
     'help	show help for forja or for one command'
 
 # Print the command on the command line before the cursor, then the words
@@ -115,6 +116,29 @@ function __forja_contract_names
     $prog contracts list 2>/dev/null | string replace -r ' .*' ''
 end
 
+# Every session id, newest first: `forja sessions list --all --ids`, run
+# with the forja on the command line.
+function __forja_session_ids
+    set -l prog (commandline -opc)[1]
+    set prog (string replace -r '^~/' "$HOME/" -- $prog)
+    $prog sessions list --all --ids 2>/dev/null
+end
+
+# True where a session id goes: after `forja sessions show`, `export` or
+# `resume` (one id) and after `forja sessions rm` (any number).
+function __forja_sessions_wants_id
+    __forja_using_command sessions; or return 1
+    set -l ops (__forja_operands)
+    switch "$ops[1]"
+        case show export resume
+            test (count $ops) -eq 1
+        case rm
+            return 0
+        case '*'
+            return 1
+    end
+end
+
 # forja takes no file names (but `forja contracts check` does).
 complete -c forja -f
 
@@ -179,3 +203,19 @@ complete -c forja -n '__forja_using_command tool' -l session -x \
 # trust
 complete -c forja -n '__fish_seen_subcommand_from trust' -l revoke -d 'stop trusting this project'
 complete -c forja -n '__fish_seen_subcommand_from trust' -l list -d 'list the trusted projects'
+
+# sessions
+complete -c forja -n '__forja_operands_are sessions' -a list \
+    -d "this project's sessions, newest first (the default)"
+complete -c forja -n '__forja_operands_are sessions' -a show -d "print a session's conversation"
+complete -c forja -n '__forja_operands_are sessions' -a export \
+    -d 'write a session as Markdown or JSON'
+complete -c forja -n '__forja_operands_are sessions' -a rm \
+    -d 'remove sessions and all they recorded'
+complete -c forja -n '__forja_operands_are sessions' -a resume -d 'continue a session'
+complete -c forja -n __forja_sessions_wants_id -a '(__forja_session_ids)' -d 'session'
+complete -c forja -n '__forja_using_command sessions' -l all \
+    -d "list every project's sessions, with their project"
+complete -c forja -n '__forja_using_command sessions' -l ids -d 'list only the full ids, one a line'
+complete -c forja -n '__forja_using_command sessions' -l markdown \
+    -d 'export as Markdown (the default)'

@@ -1112,8 +1112,8 @@ static int resolve(struct store *st, const char *in, char id[33], struct ferr *e
 	if (nfound == 0)
 		ferr_set(e, FERR_USAGE, "no session %s", lower);
 	else if (nfound > 1)
-		ferr_set(e, FERR_USAGE, "session id %s is ambiguous: it starts %s%s; give more "
-			 "digits", lower, names.data, nfound > 5 ? " and more" : "");
+		ferr_set(e, FERR_USAGE, "session id prefix %s is ambiguous, it matches %s%s; "
+			 "give more digits", lower, names.data, nfound > 5 ? " and more" : "");
 	else
 		rc = 0;
 out:

@@ -12,6 +12,7 @@ extern const struct opt_spec cmd_doctor_options[];
 extern const struct opt_spec cmd_tool_options[];
 extern const struct opt_spec cmd_trust_options[];
 extern const struct opt_spec cmd_contracts_options[];
+extern const struct opt_spec cmd_sessions_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
 
@@ -62,6 +63,19 @@ const struct cmd cmd_table[] = {
 	  "with the repository, which may come from anyone.  Trust is kept in the\n"
 	  "state database by the project's resolved root.",
 	  cmd_trust_options, NULL },
+	{ "sessions", cmd_sessions, "list, show, export, remove or resume past conversations",
+	  "forja sessions [list [--all] [--ids] | show ID | export ID [--markdown] |\n"
+	  "                       rm ID... | resume ID] [--json]",
+	  "list (the default) prints this project's sessions, the most recently\n"
+	  "updated first: short id, last update, number of messages, model and\n"
+	  "title; --all lists every project's, with its project; --ids prints only\n"
+	  "the full ids.  show ID prints a session's conversation, with each tool\n"
+	  "call on one line; export ID writes it as Markdown, or with --json as the\n"
+	  "same JSON as show --json.  rm removes sessions and everything recorded\n"
+	  "in them, the audit of their tool calls included.  resume ID continues a\n"
+	  "session in the interactive session.  ID is the full id or a unique\n"
+	  "prefix of at least 4 of its hex digits.",
+	  cmd_sessions_options, app_common_options },
 	{ "help", cmd_help, "show help for forja or for one command",
 	  "forja help [COMMAND]", NULL, NULL, NULL },
 };

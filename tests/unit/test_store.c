@@ -1482,13 +1482,144 @@ static void test_migrate_from_3(void)
 	buf_release(&path);
 }
 
+/*
+ * `test_store fill DB`: build a database for tests/e2e/sessions.sh from
+ * lines on stdin, fields separated by tabs (bytes are taken as they are,
+ * escape sequences included):
+ *   session  ID KIND CWD PROJECT TITLE PROVIDER MODEL   ("-": unset)
+ *   message  ID ROLE BODY
+ *   call     ID CALL_ID NAME ARGUMENTS MESSAGE_SEQ
+ *   approval ID CALL_ID APPROVAL
+ *   finish   ID CALL_ID STATUS EXIT_CODE DURATION_MS RESULT
+ *   usage    ID PROVIDER MODEL PROMPT COMPLETION COST
+ *   audit    ID TOOL PATH          (one call that wrote PATH)
+ *   times    ID CREATED UPDATED    (unix seconds)
+ * Each line goes through the store API, except the chosen ids and times.
+ */
+static const char *field_or_null(const char *f)
+{
+	return strcmp(f, "-") == 0 ? NULL : f;
+}
+
+static bool has_fields(const char *record, int n, int want, int lineno)
+{
+	if (n == want + 1)
+		return true;
+	fprintf(stderr, "fill: line %d: %s takes %d fields, got %d\n", lineno, record, want, n - 1);
+	return false;
+}
+
+static int fill(const char *path)
+{
+	struct ferr e = FERR_INIT;
+	struct store *st = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+
+	if (store_open(path, &st, &e) < 0) {
+		fprintf(stderr, "fill: %s\n", e.msg);
+		return 1;
+	}
+	while ((len = getline(&line, &cap, stdin)) >= 0) {
+		char *f[10] = { 0 };
+		int n = 0, rc = 0;
+		char *p = line;
+
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		while (n < 10) {
+			f[n++] = p;
+			p = strchr(p, '\t');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (strcmp(f[0], "session") == 0) {
+			char id[33];
+			if (!has_fields(f[0], n, 7, lineno))
+				return 1;
+			rc = store_session_new(st, f[2], f[3], id, &e);
+			if (rc == 0) {
+				raw_rename(path, id, f[1]);
+				rc = store_session_update(st, f[1], field_or_null(f[4]),
+							  field_or_null(f[5]), field_or_null(f[6]),
+							  field_or_null(f[7]), &e);
+			}
+		} else if (strcmp(f[0], "message") == 0) {
+			if (!has_fields(f[0], n, 3, lineno))
+				return 1;
+			rc = store_message_add(st, f[1], f[2], f[3], NULL, &e);
+		} else if (strcmp(f[0], "call") == 0) {
+			if (!has_fields(f[0], n, 5, lineno))
+				return 1;
+			rc = store_toolcall_add(st, f[1], f[2], f[3], f[4], atoll(f[5]), &e);
+		} else if (strcmp(f[0], "approval") == 0) {
+			if (!has_fields(f[0], n, 3, lineno))
+				return 1;
+			rc = store_toolcall_approval(st, f[1], f[2], f[3], &e);
+		} else if (strcmp(f[0], "finish") == 0) {
+			if (!has_fields(f[0], n, 6, lineno))
+				return 1;
+			rc = store_toolcall_finish(st, f[1], f[2], f[3], atoi(f[4]), atoll(f[5]), f[6],
+						   0, &e);
+		} else if (strcmp(f[0], "usage") == 0) {
+			if (!has_fields(f[0], n, 6, lineno))
+				return 1;
+			rc = store_usage_add(st, f[1], f[2], f[3], atoll(f[4]), atoll(f[5]), 0, 0,
+					     atof(f[6]), &e);
+		} else if (strcmp(f[0], "audit") == 0) {
+			struct store_change ch = { f[3], true, 0644, "before", 6 };
+			struct store_audit a = { f[1], f[2], "{}", "workspace-write", "auto", 0, 0, 1,
+						 &ch, 1 };
+			long long id;
+			if (!has_fields(f[0], n, 3, lineno))
+				return 1;
+			rc = store_audit_add(st, &a, &id, &e);
+		} else if (strcmp(f[0], "times") == 0) {
+			sqlite3 *db = raw_open(path);
+			sqlite3_stmt *stmt;
+			if (!has_fields(f[0], n, 3, lineno))
+				return 1;
+			if (sqlite3_prepare_v2(db, "UPDATE sessions SET created_at = ?2, "
+					       "updated_at = ?3 * 1000 WHERE id = ?1", -1, &stmt,
+					       NULL) != SQLITE_OK)
+				return 1;
+			sqlite3_bind_text(stmt, 1, f[1], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(stmt, 2, atoll(f[2]));
+			sqlite3_bind_int64(stmt, 3, atoll(f[3]));
+			rc = sqlite3_step(stmt) == SQLITE_DONE && sqlite3_changes(db) == 1 ? 0 : -1;
+			if (rc < 0)
+				ferr_set(&e, FERR_IO, "no session %s to set times on", f[1]);
+			sqlite3_finalize(stmt);
+			sqlite3_close(db);
+		} else {
+			fprintf(stderr, "fill: line %d: unknown record %s\n", lineno, f[0]);
+			return 1;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "fill: line %d: %s\n", lineno, e.msg);
+			return 1;
+		}
+	}
+	free(line);
+	store_close(st);
+	return 0;
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	return remove(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "fill") == 0)
+		return fill(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(022);
 	snprintf(tmp, sizeof tmp, "/tmp/forja-store-XXXXXX");

@@ -6,9 +6,23 @@
 # installed) builds a package lintian finds no error in, with every file in
 # its Debian place and a Depends on each library the binary dlopens.  As
 # root in CI the package is installed, run and removed for real.
-root=$(cd "$(dirname "$0")/../.." && pwd)   # before lib.sh changes directory
+#
+# In a git checkout this works on a clone of HEAD with the work tree's
+# Makefile and packaging/ laid over it: the packaging as it is now, applied
+# to the committed sources, so files being edited or not yet added elsewhere
+# in the work tree neither break nor race it.
+here=$(cd "$(dirname "$0")/../.." && pwd)   # before lib.sh changes directory
 # shellcheck source=tests/e2e/lib.sh
-. "$root/tests/e2e/lib.sh"
+. "$here/tests/e2e/lib.sh"
+
+root=$here
+if [ -e "$here/.git" ]; then
+	root="$T_DIR/clone"
+	git clone -q "$here" "$root" || { not_ok "git clone of $here"; done_testing; exit; }
+	rm -rf "$root/packaging"
+	cp -R "$here/packaging" "$root/packaging"
+	cp "$here/Makefile" "$root/Makefile"
+fi
 
 # The makes below are our own: no jobserver, flags or BUILD from a `make
 # check` around us.  BUILD points into the scratch directory, so parsing the
@@ -44,6 +58,9 @@ check "the formula has a real sha256" \
 lacks "the sha256 is not a placeholder" "$(grep '^  sha256' "$formula")" '"0000000000'
 check "the formula installs with make install PREFIX" \
 	grep -q 'system "make", "install", "PREFIX=#{prefix}"' "$formula"
+for dir in man bash_completion zsh_completion fish_completion; do
+	check "the formula installs into brew's #{$dir}" grep -q "DIR=#{$dir}\"" "$formula"
+done
 check "the formula's test runs --version" grep -q '/forja --version")' "$formula"
 check "the formula's test runs contracts list" grep -q '/forja contracts list")' "$formula"
 
@@ -65,8 +82,8 @@ is "the tarball lists exactly the tracked files under $dname/, sorted" \
 check "the tracked files are not nothing" test "$(wc -l <"$T_DIR/expected")" -gt 50
 
 TZ=UTC tar --numeric-owner --full-time -tvzf "$tarball" >"$T_DIR/verbose"
-epoch=$(git -C "$root" log -1 --format=%ct 2>/dev/null)
-if [ -n "$epoch" ] && [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+if [ -e "$root/.git" ] && [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	epoch=$(git -C "$root" log -1 --format=%ct)
 	when=$(TZ=UTC date -d "@$epoch" '+%Y-%m-%d %H:%M:%S')
 	is "every file is dated by the last commit ($when)" \
 		"$(grep -vc " $when $dname/" "$T_DIR/verbose")" 0
@@ -103,6 +120,7 @@ run mk brew-formula DIST_OUT="$T_DIR/b" BREW_FORMULA="$T_DIR/forja.rb"
 is "make brew-formula succeeds" "$RC" 0
 is "the formula names the sha256 of the tarball" \
 	"$(sed -n 's/^  sha256 "\(.*\)"$/\1/p' "$T_DIR/forja.rb")" "$(sha "$tarball")"
+check "and leaves packaging/homebrew/forja.rb alone" cmp -s "$formula" "$here/packaging/homebrew/forja.rb"
 contains "the formula's url names the version" "$(grep '^  url ' "$T_DIR/forja.rb")" "/$dname.tar.gz\""
 grep -v '^  \(url\|sha256\) ' "$formula" >"$T_DIR/formula.rest"
 is "everything else is packaging/homebrew/forja.rb" \

@@ -1,5 +1,6 @@
 /*
- * anthropic.c — Anthropic Messages: the request body and the streamed
+ * anthropic.c — Anthropic Messages: the request body (alternating turns
+ * of content blocks: thinking, text, tool_use, tool_result) and the streamed
  * event parser (message_start, content_block_start/delta/stop with text,
  * thinking, signature and input_json deltas, message_delta, message_stop,
  * ping, error).  Thinking text and its signature are kept in the result:

@@ -1,6 +1,7 @@
 /*
- * openai.c — OpenAI Chat Completions: the request body and the streamed
- * chat.completion.chunk parser.  The same code serves every server that
+ * openai.c — OpenAI Chat Completions: the request body (tools as
+ * functions, the model's calls as tool_calls, their results as "tool"
+ * messages) and the streamed chat.completion.chunk parser.  The same code serves every server that
  * speaks this protocol (Ollama, llama.cpp, vLLM, LM Studio, OpenRouter):
  * reasoning arrives as delta.reasoning_content (llama.cpp, vLLM, DeepSeek)
  * or delta.reasoning (Ollama, OpenRouter); tool calls arrive as fragments
@@ -231,8 +232,10 @@ int openai_on_event(struct stream_state *st, const char *type, const char *data,
 		if ((v = cJSON_GetObjectItemCaseSensitive(delta, "content")) && cJSON_IsString(v))
 			stream_delta(st, EV_TEXT, v->valuestring, strlen(v->valuestring));
 		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls"), *tc;
+		if (!cJSON_IsArray(calls))
+			calls = NULL;
 		cJSON_ArrayForEach(tc, calls)
-			if (tool_fragment(st, tc) < 0) {
+			if (cJSON_IsObject(tc) && tool_fragment(st, tc) < 0) {
 				cJSON_Delete(root);
 				return -1;
 			}

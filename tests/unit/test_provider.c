@@ -190,6 +190,7 @@ static void test_anthropic(void)
 static void test_openai_calls_odd(void)
 {
 	struct harness h;
+	int rc;
 
 	/* no index at all: each call has its id, continuations have neither */
 	harness_init(&h, PROVIDER_OPENAI);
@@ -231,9 +232,39 @@ static void test_openai_calls_odd(void)
 	tap_is_str(h.result.finish, "length", "finish length with a call stays length");
 	harness_release(&h);
 
+	/* hostile shapes: tool_calls not an array, function not an object,
+	 * arguments a number, an index that is a string */
+	harness_init(&h, PROVIDER_OPENAI);
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":{\"index\":0}}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{\"tool_calls\":[7,{\"index\":\"0\",\"function\":[1]},{\"function\":{\"name\":\"n\",\"arguments\":5}}]}}]}");
+	feed(&h, "message", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+	tap_ok(!h.st.failed, "malformed tool_calls shapes do not fail the stream");
+	tap_is_str(buf_cstr(&h.cap.calls), "[call_0|n|{}]",
+		   "they make at most one nameless-argument call, with a made-up id");
+	harness_release(&h);
+
+	/* arguments that never end */
+	harness_init(&h, PROVIDER_OPENAI);
+	{
+		struct buf chunk = BUF_INIT;
+		size_t piece = 1024 * 1024;
+		buf_puts(&chunk, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"big\",\"arguments\":\"");
+		for (size_t i = 0; i < piece; i++)
+			buf_putc(&chunk, 'x');
+		buf_puts(&chunk, "\"}}]}}]}");
+		rc = 0;
+		for (int i = 0; i < 20 && rc == 0; i++)
+			rc = openai_on_event(&h.st, "message", chunk.data, chunk.len);
+		buf_release(&chunk);
+	}
+	tap_ok(rc < 0 && h.st.failed && !h.st.retryable, "arguments past STREAM_MAX_ARGUMENTS fail the stream");
+	tap_contains(h.st.err.msg, "tool call arguments longer than", "and say why");
+	tap_ok(h.result.calls[0].arguments.len <= STREAM_MAX_ARGUMENTS, "nothing past the limit is kept");
+	harness_release(&h);
+
 	/* a server that never stops numbering calls */
 	harness_init(&h, PROVIDER_OPENAI);
-	int rc = 0;
+	rc = 0;
 	for (int i = 0; i <= STREAM_MAX_CALLS && rc == 0; i++) {
 		char chunk[160];
 		snprintf(chunk, sizeof chunk, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":%d,\"id\":\"c%d\",\"function\":{\"name\":\"n\",\"arguments\":\"{}\"}}]}}]}", i, i);

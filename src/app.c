@@ -42,6 +42,24 @@ const struct opt_spec app_provider_options[] = {
 	{ 0 },
 };
 
+const struct opt_spec app_agent_options[] = {
+	{ "provider", 0, OPT_VALUE, APP_OPT_PROVIDER, "NAME",
+	  "the LLM provider: openai, anthropic, ollama, llamacpp, lmstudio, vllm, openrouter or one from config" },
+	{ "model", 0, OPT_VALUE, APP_OPT_MODEL, "MODEL", "the model to use" },
+	{ "base-url", 0, OPT_VALUE, APP_OPT_BASE_URL, "URL",
+	  "the provider's API base URL (an OpenAI-compatible server unless --provider says otherwise)" },
+	{ "sandbox", 0, OPT_VALUE, APP_OPT_SANDBOX, "MODE",
+	  "what tool calls may do: read-only, workspace-write (default) or danger-full-access" },
+	{ "approvals", 0, OPT_VALUE, APP_OPT_APPROVALS, "MODE",
+	  "ask: calls that need approval wait for you (default on a terminal); auto: they run" },
+	{ "json", 0, OPT_FLAG, APP_OPT_JSON, NULL, "machine-readable JSON output" },
+	{ "color", 0, OPT_VALUE, APP_OPT_COLOR, "WHEN", "colour: auto, always or never" },
+	{ "quiet", 'q', OPT_FLAG, APP_OPT_QUIET, NULL, "print less" },
+	{ "verbose", 'v', OPT_FLAG, APP_OPT_VERBOSE, NULL, "print more: what forja did and why" },
+	{ "help", 'h', OPT_FLAG, APP_OPT_HELP, NULL, "show help and exit" },
+	{ 0 },
+};
+
 int app_common_option(struct app *app, int id, const char *value, struct ferr *e)
 {
 	switch (id) {
@@ -66,6 +84,21 @@ int app_common_option(struct app *app, int id, const char *value, struct ferr *e
 				"--sandbox: expected read-only, workspace-write or danger-full-access, got '%s'%s%s%s",
 				value, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 	}
+	case APP_OPT_APPROVALS:
+		if (strcmp(value, "ask") == 0) {
+			app->approvals = APPROVALS_ASK;
+			return 0;
+		}
+		if (strcmp(value, "auto") == 0) {
+			app->approvals = APPROVALS_AUTO;
+			return 0;
+		}
+		{
+			static const char *const modes[] = { "ask", "auto" };
+			const char *hint = opt_suggest(value, modes, 2);
+			return ferr_set(e, FERR_USAGE, "--approvals: expected ask or auto, got '%s'%s%s%s",
+					value, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		}
 	case APP_OPT_PROVIDER:
 		app->provider = value;
 		return 0;

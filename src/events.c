@@ -166,6 +166,8 @@ static void jsonl_emit(void *ctx, const struct event *ev)
 		break;
 	case EV_DONE:
 		buf_printf(&b, ",\"exit_code\":%d", ev->exit_code);
+		if (ev->id)
+			put_cstr(&b, "session", ev->id);
 		break;
 	case EV_TOOL_START:
 		put_cstr(&b, "id", ev->id);

@@ -20,6 +20,9 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 /* What tool calls may do at all (contracts and approvals decide the rest). */
 enum sandbox_mode { SANDBOX_WORKSPACE_WRITE, SANDBOX_READ_ONLY, SANDBOX_DANGER_FULL_ACCESS };
 
+/* Whether calls that need approval wait for the person (--approvals). */
+enum approvals_mode { APPROVALS_DEFAULT, APPROVALS_ASK, APPROVALS_AUTO };
+
 struct app {
 	const char *cwd;          /* absolute, after -C; owned by main */
 	bool json;                /* --json: machine-readable output */
@@ -32,6 +35,8 @@ struct app {
 	enum sandbox_mode sandbox; /* --sandbox, default workspace-write */
 	const char *sandbox_name;
 	bool sandbox_given;       /* --sandbox was on the command line */
+	enum approvals_mode approvals; /* --approvals, or APPROVALS_DEFAULT */
+	bool resume_latest;       /* --continue */
 };
 
 /* Option ids reserved for the common options (commands use ids below 1000). */
@@ -45,6 +50,7 @@ enum {
 	APP_OPT_MODEL,
 	APP_OPT_BASE_URL,
 	APP_OPT_SANDBOX,
+	APP_OPT_APPROVALS,
 };
 
 /* The common options, terminated; point opt_state.common at it. */
@@ -54,6 +60,8 @@ extern const struct opt_spec app_common_options[];
 extern const struct opt_spec app_provider_options[];
 /* The common options plus --sandbox, for the commands that run tools. */
 extern const struct opt_spec app_tool_options[];
+/* The provider options plus --sandbox and --approvals, for the agent. */
+extern const struct opt_spec app_agent_options[];
 
 /* Apply a common option returned by opt_next().  Returns 0, or -1 with a
  * usage error (bad --color value). */

@@ -107,7 +107,8 @@ void exec_outcome_release(struct exec_outcome *o);
 /*
  * A unified diff (--- a/PATH, +++ b/PATH, hunks with `context` lines)
  * between two texts, appended to out.  Binary content (NUL bytes) gives
- * one line saying so; past max_lines of diff the rest is counted.
+ * one line saying so; past max_lines of diff (0: no limit) the rest is
+ * counted.
  */
 void exec_diff(struct buf *out, const char *path, const char *before, size_t blen,
 	       const char *after, size_t alen, int context, size_t max_lines);

@@ -19,25 +19,21 @@
 #include "forja/events.h"
 #include "forja/http.h"
 #include "forja/provider.h"
+#include "forja/term.h"
 #include "forja/utf8.h"
+#include "agentrun.h"
 
 #define STDIN_MAX (1024 * 1024)
 
-enum { OPT_NO_CONTEXT = 1 };
+enum { OPT_NO_CONTEXT = 1, OPT_SESSION };
 
 const struct opt_spec cmd_exec_options[] = {
 	{ "no-context", 0, OPT_FLAG, OPT_NO_CONTEXT, NULL,
 	  "do not send the project context (the bootstrap)" },
+	{ "session", 0, OPT_VALUE, OPT_SESSION, "ID",
+	  "continue this session (its id or a unique prefix) instead of starting one" },
 	{ 0 },
 };
-
-static const char system_intro[] =
-	"You are forja, a coding agent working in the user's terminal, inside the project "
-	"described below. Answer precisely and briefly; when you show code or commands, make "
-	"them correct for this project.\n\n";
-static const char system_plain[] =
-	"You are forja, a coding agent working in the user's terminal. Answer precisely and "
-	"briefly.";
 
 /* Prompt text must be UTF-8 without NUL bytes: the request is JSON. */
 static int clean_input(struct buf *text, const char *what, bool *replaced, struct ferr *e)
@@ -55,40 +51,6 @@ static int clean_input(struct buf *text, const char *what, bool *replaced, struc
 	return 0;
 }
 
-struct run {
-	struct provider_call *call;
-	bool done;
-	struct ferr err;
-	bool failed;
-	uv_signal_t sigint, sigterm;
-	uv_check_t flush;      /* once per loop turn: what the deltas wrote */
-};
-
-static void on_flush(uv_check_t *h)
-{
-	(void)h;
-	fflush(stdout);
-	fflush(stderr);
-}
-
-static void on_call_done(void *ctx, const struct ferr *err)
-{
-	struct run *r = ctx;
-
-	r->done = true;
-	if (err) {
-		r->failed = true;
-		r->err = *err;
-	}
-}
-
-static void on_signal(uv_signal_t *h, int signum)
-{
-	struct run *r = h->data;
-
-	(void)signum;
-	provider_call_cancel(r->call);
-}
 
 /* stdin when it is not a terminal; empty when closed. */
 static int read_stdin(struct buf *out, struct ferr *e)
@@ -116,9 +78,51 @@ static int read_stdin(struct buf *out, struct ferr *e)
 	}
 }
 
-static void close_cb(uv_handle_t *h)
+
+/* Approval on the terminal (exec --approvals ask, stdin a terminal). */
+static enum agent_answer ask_tty(void *ctx, const struct exec_call *call, char **reason)
+{
+	struct term_style style;
+	struct term_ask_request req;
+	bool shell = call->argc == 3 && strcmp(call->argv[0], "sh") == 0 &&
+		     strcmp(call->argv[1], "-c") == 0;
+
+	(void)ctx;
+	term_style_detect(&style, stderr);
+	memset(&req, 0, sizeof req);
+	req.tool = call->c->name;
+	req.why = call->spawns ? "it runs a command" : call->writes ? "it changes files" : "its contract asks every time";
+	if (call->jailed) {
+		if (shell)
+			req.shell = call->argv[2];
+		else
+			req.argv = (const char *const *)call->argv;
+	} else if (call->writes) {
+		req.diff = call->preview;
+	} else {
+		req.summary = call->summary;
+	}
+	fflush(stdout);
+	switch (term_ask(&req, stdin, stderr, &style, reason)) {
+	case TERM_ANSWER_YES:
+		return AGENT_YES;
+	case TERM_ANSWER_ALWAYS:
+		return AGENT_ALWAYS;
+	case TERM_ANSWER_NO:
+		break;
+	}
+	return AGENT_NO;
+}
+
+struct flusher {
+	uv_check_t check;
+};
+
+static void on_flush(uv_check_t *h)
 {
 	(void)h;
+	fflush(stdout);
+	fflush(stderr);
 }
 
 int cmd_exec(struct app *app, int argc, char **argv)
@@ -126,33 +130,31 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	const struct cmd *self = cmd_find("exec");
 	struct opt_state st;
 	struct ferr e = FERR_INIT;
-	struct buf prompt = BUF_INIT, input = BUF_INIT, user = BUF_INIT, system = BUF_INIT;
-	struct config cfg;
-	struct provider_config pc;
-	struct provider_choice choice;
-	struct chat_result result;
-	struct chat_msg msg;
-	struct chat_request req;
+	struct buf prompt = BUF_INIT, input = BUF_INIT, user = BUF_INIT;
 	struct event_bus bus;
 	struct jsonl_sink js;
 	struct term_sink ts;
-	struct run r;
-	uv_loop_t loop;
-	struct http_client *http = NULL;
-	bool context = true, loop_open = false, cfg_open = false, pc_open = false;
+	struct agentrun r;
+	struct agentrun_opts ro;
+	struct agent_outcome out;
+	struct flusher fl;
+	bool context = true, open = false, stdin_tty = isatty(STDIN_FILENO);
+	const char *session = NULL;
 	int id, rc = EXIT_OK;
 
 	memset(&r, 0, sizeof r);
-	memset(&result, 0, sizeof result);
-	memset(&pc, 0, sizeof pc);
+	memset(&out, 0, sizeof out);
 	opt_init(&st, argc, argv, "exec");
-	st.common = app_provider_options;
+	st.common = app_agent_options;
 	while ((id = cmd_next_option(self, app, &st, &rc)) != OPT_END) {
 		switch (id) {
 		case OPT_ERROR:
 			return rc;
 		case OPT_NO_CONTEXT:
 			context = false;
+			break;
+		case OPT_SESSION:
+			session = st.value;
 			break;
 		case OPT_POSITIONAL:
 			if (prompt.len)
@@ -190,74 +192,36 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	else
 		buf_add(&user, prompt.len ? prompt.data : input.data, prompt.len ? prompt.len : input.len);
 
-	/* the project context, from the cache when nothing changed */
-	buf_puts(&system, context ? system_intro : system_plain);
-	struct buf ctx = BUF_INIT;
-	bool from_cache = false;
-	struct bootstrap_opts bo = { BOOTSTRAP_DEFAULT_BUDGET, true, true, getenv("FORJA_DB") };
-	if (bo.db_path && !*bo.db_path)
-		bo.db_path = NULL;
-	if (context && bootstrap_run(app->cwd, &bo, false, &ctx, &from_cache, &e) == 0)
-		buf_add(&system, ctx.data, ctx.len);
-	ferr_clear(&e);
-	buf_release(&ctx);
-
-	char *project = bootstrap_project_root(app->cwd);
-	int crc = config_load(project, &cfg, &e);
-	free(project);
-	if (crc != 0)
+	memset(&ro, 0, sizeof ro);
+	ro.kind = "exec";
+	ro.session = session;
+	ro.interactive = false;
+	ro.context = context;
+	ro.bus = &bus;
+	ro.ask = ask_tty;
+	ro.can_ask = stdin_tty;
+	if (agentrun_open(&r, app, &ro, &e) != 0)
 		goto fail;
-	cfg_open = true;
-	/* stderr is not the JSONL stream: warnings go there with --json too */
-	if (app->verbosity >= 0)
-		for (size_t i = 0; i < cfg.nwarnings; i++)
-			fprintf(stderr, "forja: warning: %s\n", cfg.warnings[i]);
-	uv_loop_init(&loop);
-	loop_open = true;
-	if (http_client_new(&loop, &http, &e) != 0)
+	open = true;
+	if (app->verbosity > 0 && r.st)
+		fprintf(stderr, "forja: session %s%s\n", r.session, r.resumed ? " (continued)" : "");
+	uv_check_init(&r.loop, &fl.check);
+	uv_check_start(&fl.check, on_flush);
+	uv_unref((uv_handle_t *)&fl.check);
+	int trc = agentrun_turn(&r, user.data, &out, &e);
+	uv_check_stop(&fl.check);
+	uv_close((uv_handle_t *)&fl.check, NULL);
+	if (trc != 0)
 		goto fail;
-	memset(&choice, 0, sizeof choice);
-	choice.provider = app->provider;
-	choice.model = app->model;
-	choice.base_url = app->base_url;
-	if (provider_resolve(&loop, http, &cfg, &choice, &pc, &e) != 0)
-		goto fail;
-	pc_open = true;
-	if (strncmp(pc.origin, "found on", 8) == 0 && app->verbosity >= 0 && !app->json)
-		fprintf(stderr, "forja: using %s %s (model %s); configure one to skip this search\n",
-			pc.name, pc.origin, pc.model);
-
-	msg.role = "user";
-	msg.content = user.data;
-	req.system = system.data;
-	req.msgs = &msg;
-	req.nmsgs = 1;
-	uv_signal_init(&loop, &r.sigint);
-	uv_signal_init(&loop, &r.sigterm);
-	r.sigint.data = r.sigterm.data = &r;
-	uv_signal_start(&r.sigint, on_signal, SIGINT);
-	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
-	uv_check_init(&loop, &r.flush);
-	uv_check_start(&r.flush, on_flush);
-	uv_unref((uv_handle_t *)&r.flush);
-	if (provider_call_start(&loop, http, &pc, &req, &bus, &result, on_call_done, &r, &r.call,
-				&e) != 0)
-		goto fail;
-	while (!r.done)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_signal_stop(&r.sigint);
-	uv_signal_stop(&r.sigterm);
-	if (r.failed) {
-		e = r.err;
-		goto fail;
-	}
-	if (strcmp(result.finish, "length") == 0) {
-		ferr_set(&e, FERR_FAILED, "the answer was cut at the model's output limit");
-		goto fail;
-	}
-	if (strcmp(result.finish, "content_filter") == 0) {
-		ferr_set(&e, FERR_FAILED, "the provider's content filter stopped the answer");
-		goto fail;
+	if (out.end != AGENT_END_DONE) {
+		if (out.end == AGENT_END_CANCELLED)
+			ferr_set(&e, FERR_INTERRUPTED, "interrupted");
+		else
+			e = out.err;
+		rc = agentrun_exit_code(&out);
+		struct event ev = { .type = EV_ERROR, .error = &e };
+		events_emit(&bus, &ev);
+		goto done;
 	}
 	goto done;
 fail:
@@ -269,30 +233,15 @@ fail:
 done:
 	{
 		struct event ev = { .type = EV_DONE, .exit_code = rc };
+		if (open && r.st)
+			ev.id = r.session;
 		events_emit(&bus, &ev);
 	}
-	if (r.call)
-		provider_call_free(r.call);
-	if (http)
-		http_client_free(http);
-	if (loop_open) {
-		if (r.sigint.loop) {
-			uv_close((uv_handle_t *)&r.sigint, close_cb);
-			uv_close((uv_handle_t *)&r.sigterm, close_cb);
-		}
-		if (r.flush.loop)
-			uv_close((uv_handle_t *)&r.flush, close_cb);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
-	}
-	if (pc_open)
-		provider_config_release(&pc);
-	if (cfg_open)
-		config_release(&cfg);
-	chat_result_release(&result);
+	fflush(stdout);
+	if (open)
+		agentrun_close(&r);
 	buf_release(&prompt);
 	buf_release(&input);
 	buf_release(&user);
-	buf_release(&system);
 	return rc;
 }

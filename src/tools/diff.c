@@ -122,6 +122,8 @@ void exec_diff(struct buf *out, const char *path, const char *before, size_t ble
 
 	if (context < 0)
 		context = 3;
+	if (max_lines == 0)
+		max_lines = SIZE_MAX;
 	buf_printf(out, "--- %s%s\n+++ b/%s\n", blen || before ? "a/" : "", blen || before ? path : "/dev/null",
 		   path);
 	if (memchr(before ? before : "", '\0', blen) || memchr(after ? after : "", '\0', alen)) {
@@ -184,7 +186,7 @@ void exec_diff(struct buf *out, const char *path, const char *before, size_t ble
 		}
 		k = end;
 	}
-	if (max_lines && written > max_lines)
+	if (written > max_lines)
 		buf_printf(out, "[… %zu more diff lines]\n", written - max_lines);
 	free(ops);
 	free(A);

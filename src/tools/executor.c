@@ -136,7 +136,9 @@ static void one_line(struct buf *out, const char *s, size_t max)
 	}
 }
 
-static void describe(struct exec_call *call)
+static bool read_now(struct executor *x, const char *path, struct buf *out);
+
+static void describe(struct executor *x, struct exec_call *call)
 {
 	struct buf s = BUF_INIT, p = BUF_INIT;
 	const char *name = call->c->name;
@@ -170,41 +172,34 @@ static void describe(struct exec_call *call)
 			buf_putc(&s, ' ');
 			one_line(&s, extra, 200);
 		}
-		if (strcmp(name, "edit_file") == 0) {
-			const char *o = arg_str(call->args, "old_string"), *n = arg_str(call->args, "new_string");
-			if (!o)
-				o = arg_str(call->args, "old_text");
-			if (!n)
-				n = arg_str(call->args, "new_text");
-			buf_printf(&p, "edit %s\n", path ? path : "?");
-			for (const char *t = o ? o : ""; *t;) {
-				const char *nl = strchr(t, '\n');
-				size_t l = nl ? (size_t)(nl - t) : strlen(t);
-				buf_putc(&p, '-');
-				buf_add(&p, t, l);
-				buf_putc(&p, '\n');
-				t += l + (nl ? 1 : 0);
+		if (strcmp(name, "edit_file") == 0 || strcmp(name, "write_file") == 0) {
+			/* what the file would become, as a diff against what it is */
+			struct buf now = BUF_INIT, after = BUF_INIT;
+			bool exists = path && read_now(x, path, &now);
+			if (strcmp(name, "write_file") == 0) {
+				const char *c = arg_str(call->args, "content");
+				buf_puts(&after, c ? c : "");
+			} else {
+				const char *o = arg_str(call->args, "old_string"), *n = arg_str(call->args, "new_string");
+				const cJSON *all = cJSON_GetObjectItemCaseSensitive(call->args, "replace_all");
+				size_t ol = o ? strlen(o) : 0;
+				const char *t = buf_cstr(&now), *end = t + now.len;
+				bool done = false;
+				while (ol && t < end) {
+					const char *hit = memmem(t, (size_t)(end - t), o, ol);
+					if (!hit || (done && !cJSON_IsTrue(all)))
+						break;
+					buf_add(&after, t, (size_t)(hit - t));
+					buf_puts(&after, n ? n : "");
+					t = hit + ol;
+					done = true;
+				}
+				buf_add(&after, t, (size_t)(end - t));
 			}
-			for (const char *t = n ? n : ""; *t;) {
-				const char *nl = strchr(t, '\n');
-				size_t l = nl ? (size_t)(nl - t) : strlen(t);
-				buf_putc(&p, '+');
-				buf_add(&p, t, l);
-				buf_putc(&p, '\n');
-				t += l + (nl ? 1 : 0);
-			}
-		} else if (strcmp(name, "write_file") == 0) {
-			const char *c = arg_str(call->args, "content");
-			size_t lines = 0;
-			buf_printf(&p, "write %s (%zu bytes)\n", path ? path : "?", c ? strlen(c) : 0);
-			for (const char *t = c ? c : ""; *t && lines < 40; lines++) {
-				const char *nl = strchr(t, '\n');
-				size_t l = nl ? (size_t)(nl - t) : strlen(t);
-				buf_putc(&p, '+');
-				buf_add(&p, t, l);
-				buf_putc(&p, '\n');
-				t += l + (nl ? 1 : 0);
-			}
+			exec_diff(&p, path ? path : "?", exists ? buf_cstr(&now) : NULL, now.len, buf_cstr(&after),
+				  after.len, 3, 0);
+			buf_release(&now);
+			buf_release(&after);
 		} else if (strcmp(name, "apply_patch") == 0) {
 			const char *patch = arg_str(call->args, "patch");
 			buf_puts(&p, patch ? patch : "");
@@ -275,7 +270,7 @@ int executor_prepare(struct executor *x, const char *name, const char *args, siz
 		call->forbidden = xstrdup(call->spawns
 			? "the sandbox is read-only: commands cannot run in it (start forja with --sandbox workspace-write to allow them)"
 			: "the sandbox is read-only: files cannot be written (start forja with --sandbox workspace-write to allow it)");
-	describe(call);
+	describe(x, call);
 	(void)e;
 	return 0;
 }

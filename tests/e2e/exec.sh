@@ -101,6 +101,11 @@ else:
         return [(e["id"], e["name"], e["arguments"]) for e in evs if e["type"] == "tool_call"]
     def last(t):
         return [e for e in evs if e["type"] == t][-1]
+    def first(t):
+        return [e for e in evs if e["type"] == t][0]
+    def before(t, upto):
+        end = types.index(upto) if upto in types else len(types)
+        return "".join(e.get("text", "") for e in evs[:end] if e.get("type") == t)
 r = eval(expr)
 sys.stdout.buffer.write(str(r).encode("utf-8"))
 PY
@@ -268,14 +273,15 @@ done
 for how in events bytes; do
 	d=
 	[ $how = bytes ] && d=', "delivery": {"chunking": "bytes", "split_inside": ["é", "🦀"]}'
-	serve "[{\"fixture\": \"openai-tool-calls-parallel\"$d}]"
+	serve "[{\"fixture\": \"openai-tool-calls-parallel\"$d}, \"openai-text\"]"
 	run oexec --json "read and write"
 	is "tool calls ($how): exit 0" "$RC" 0
 	is "tool calls ($how): two tool_call events" "$(evq 'types.count("tool_call")')" 2
 	is "tool calls ($how): ids, names and parsed arguments are the fixture's" \
 		"$(evq 'calls() == [(c["id"], c["name"], c["arguments"]) for c in fx["expected"]["tool_calls"]]' openai-tool-calls-parallel)" \
 		True
-	is "tool calls ($how): finish reason tool_calls" "$(evq 'last("finish")["reason"]')" tool_calls
+	is "tool calls ($how): finish reason tool_calls" "$(evq 'first("finish")["reason"]')" tool_calls
+	is "tool calls ($how): both calls ran and ended" "$(evq 'types.count("tool_end")')" 2
 done
 
 # --- Anthropic ---------------------------------------------------------------------------
@@ -313,14 +319,14 @@ run aexec --json hi
 is "anthropic thinking --json: reasoning_delta events" \
 	"$(evq 'joined("reasoning_delta") == fx["expected"]["content"][0]["thinking"]' anthropic-thinking)" True
 
-serve '["anthropic-tool-use"]'
+serve '["anthropic-tool-use", "anthropic-text"]'
 run aexec --json hi
 is "anthropic tool_use: exit 0" "$RC" 0
 is "anthropic tool_use: tool_call events with parsed input" \
 	"$(evq 'calls() == [(b["id"], b["name"], b["input"]) for b in fx["expected"]["content"] if b["type"] == "tool_use"]' anthropic-tool-use)" \
 	True
-is "anthropic tool_use: the text before the calls" "$(evq 'joined("text_delta")')" "I'll look at both."
-is "anthropic tool_use: finish reason tool_calls" "$(evq 'last("finish")["reason"]')" tool_calls
+is "anthropic tool_use: the text before the calls" "$(evq 'before("text_delta", "tool_call")')" "I'll look at both."
+is "anthropic tool_use: finish reason tool_calls" "$(evq 'first("finish")["reason"]')" tool_calls
 
 # --- errors and exit codes ---------------------------------------------------------------
 serve '["openai-401"]'

@@ -220,6 +220,42 @@ is "... and cannot be shown" "$RC" 2
 run "$FORJA" -q sessions rm 3333
 is "rm -q prints nothing" "$RC:$OUT" "0:"
 
+# hostile content: invalid UTF-8, a body that is not JSON, arguments on
+# several lines, escape sequences in JSON and raw
+E=4444eeee000000000000000000000005
+{
+	printf 'session\t%s\tchat\t%s\t%s\tbad \377 byte %s]0;pwned\a\t-\tm\n' "$E" "$proj" "$proj" "$esc"
+	printf 'message\t%s\tuser\tnot json %s[1m at all \377\n' "$E" "$esc"
+	printf 'message\t%s\tassistant\t{"content":"x","calls":[{"id":"k","name":"ed\\u001bit","arguments":"{\\n\\"a\\": \\"\\u009b31m\\"\\n}"}]}\n' "$E"
+	printf 'message\t%s\ttool\t{"tool_call_id":"k","content":"\377\\u001b[2J"}\n' "$E"
+} >hostile.txt
+run "$helper" fill "$db" <hostile.txt
+is "hostile content is stored" "$RC:$ERR" "0:"
+run "$FORJA" sessions list
+is "list with hostile content exits 0" "$RC" 0
+lacks "... and prints no escape character" "$OUT" "$esc"
+lacks "... nor a BEL" "$OUT" "$(printf '\a')"
+contains "... with the invalid byte replaced" "$OUT" "bad � byte ]0;pwned"
+run "$FORJA" sessions show 4444
+is "show with hostile content exits 0" "$RC" 0
+lacks "... and prints no escape character" "$OUT" "$esc"
+lacks "... nor a C1 control" "$OUT" "$(printf '\302\233')"
+contains "... a body that is not JSON is shown as text" "$OUT" "not json [1m at all �"
+contains "... the arguments on one line" "$OUT" '> edit { "a": "31m" }  not finished'
+run "$FORJA" sessions export 4444
+is "export with hostile content exits 0" "$RC" 0
+lacks "... and prints no escape character" "$OUT" "$esc"
+run "$FORJA" sessions show 4444 --json
+json_check=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(repr(v["session"]["title"]), repr(v["messages"][0]["body"]), repr(v["messages"][2]["body"]["content"]))' 2>&1)
+is "show --json with hostile content is valid JSON, control characters escaped" "$json_check" \
+	"'bad � byte \\x1b]0;pwned\\x07' 'not json \\x1b[1m at all �' '�\\x1b[2J'"
+run "$FORJA" sessions list --all --json
+is "list --json with hostile content is valid JSON" \
+	"$(printf '%s' "$OUT" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>&1)" 2
+
 run "$FORJA" sessions --help
 contains "sessions --help shows the subcommands" "$OUT" "show ID"
 

@@ -210,7 +210,11 @@ struct store_toolcall {
 void store_toolcalls_free(struct store_toolcall *v, size_t n);
 
 /* Set what is known of a session; NULL leaves a field as it is.  Touches
- * updated_at. */
+ * updated_at, which every write that touches it makes later than any
+ * other session's, so "most recently updated" follows the order of the
+ * writes even within one millisecond.  The project is the resolved root
+ * `forja sessions` lists by: bootstrap_project_root() of the cwd, else
+ * the cwd's realpath(). */
 int store_session_update(struct store *st, const char *id, const char *project,
 			 const char *title, const char *provider, const char *model,
 			 struct ferr *e);
@@ -220,7 +224,8 @@ int store_session_resolve(struct store *st, const char *id_or_prefix, char id[33
 int store_session_get(struct store *st, const char *id_or_prefix, struct store_session_info *out,
 		      struct ferr *e);
 /* Sessions, most recently updated first; project NULL: every project;
- * kind NULL: every kind; limit 0: no limit. */
+ * kind NULL: every kind; limit 0: no limit.  *out (NULL when *n is 0) is
+ * the caller's, freed with store_session_infos_free(). */
 int store_session_list(struct store *st, const char *project, const char *kind, size_t limit,
 		       struct store_session_info **out, size_t *n, struct ferr *e);
 /* The most recently updated session of project that has at least one
@@ -231,14 +236,23 @@ int store_session_latest(struct store *st, const char *project, char id[33], boo
  * usage, audit). */
 int store_session_rm(struct store *st, const char *id_or_prefix, struct ferr *e);
 
-/* Append a message; *seq (may be NULL) gets its number. */
+/* Append a message; *seq (may be NULL) gets its number: the session's
+ * last plus one, taken under the write lock, so two processes appending
+ * to one session never share a number.  Touches updated_at.  A role
+ * other than the four above is FERR_INTERNAL. */
 int store_message_add(struct store *st, const char *session_id, const char *role,
 		      const char *body, long long *seq, struct ferr *e);
 /* The history as the agent should load it: from the last "summary"
- * message on (or all of it), in order. */
+ * message on (or all of it), in order, read in one snapshot.  Free *out
+ * with store_messages_free(). */
 int store_message_list(struct store *st, const char *session_id, bool from_summary,
 		       struct store_message **out, size_t *n, struct ferr *e);
 
+/* Tool calls.  approval and finish update the latest call with that id
+ * in the session (a model may reuse ids across turns) and fail with
+ * FERR_INTERNAL when there is none; audit_id <= 0 records none.  The list
+ * is in the order the calls were added; free it with
+ * store_toolcalls_free(). */
 int store_toolcall_add(struct store *st, const char *session_id, const char *call_id,
 		       const char *name, const char *arguments, long long message_seq,
 		       struct ferr *e);
@@ -250,6 +264,7 @@ int store_toolcall_finish(struct store *st, const char *session_id, const char *
 int store_toolcall_list(struct store *st, const char *session_id, struct store_toolcall **out,
 			size_t *n, struct ferr *e);
 
+/* One model response's usage; a cost < 0 (or NaN) is unknown. */
 int store_usage_add(struct store *st, const char *session_id, const char *provider,
 		    const char *model, long long prompt_tokens, long long completion_tokens,
 		    long long cached_tokens, long long reasoning_tokens, double cost,

@@ -12,6 +12,7 @@
 #include "forja/jsonc.h"
 #include "forja/trust.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const top_keys[] = {
@@ -363,10 +364,15 @@ int config_load(const char *project_root, struct config *cfg, struct ferr *e)
 		goto out;
 	if (project_root) {
 		buf_reset(&p);
-		buf_printf(&p, "%s/.forja/config.json", project_root);
+		buf_printf(&p, "%s/.forja", project_root);
+		struct stat st;
+		/* while a command runs, the jail keeps .forja from being created
+		 * with an empty file in its place: that is no .forja (jail.h) */
+		bool placeholder = lstat(p.data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+		buf_puts(&p, "/config.json");
 		/* a trusted project's file is read like the user's own */
-		bool trusted = access(p.data, F_OK) == 0 && trust_is_trusted(project_root);
-		if (load_layer(cfg, p.data, !trusted, e) != 0)
+		bool trusted = !placeholder && access(p.data, F_OK) == 0 && trust_is_trusted(project_root);
+		if (!placeholder && load_layer(cfg, p.data, !trusted, e) != 0)
 			goto out;
 	}
 	rc = 0;

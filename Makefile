@@ -159,6 +159,9 @@ help:
 	@echo "make deps       install missing build packages (apt or brew)"
 	@echo "make install    install under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make uninstall  remove what make install put there"
+	@echo "make dist       reproducible release tarball build/forja-VERSION.tar.gz"
+	@echo "make deb        Debian package into build/ (needs debhelper)"
+	@echo "make brew-formula  point packaging/homebrew/forja.rb at the tarball"
 
 # Releases: `make dist` writes $(DIST_OUT)/forja-$(VERSION).tar.gz, `make deb`
 # the Debian package into $(DEB_OUT), `make brew-formula` the Homebrew formula

@@ -213,5 +213,9 @@ is "after kill -9: the history is valid (call then result then the new prompt)" 
 	"$(q '[m["role"] for m in msgs(0)][-3:]')" "['assistant', 'tool', 'user']"
 sleep 0.2
 is "after kill -9: no sleep left running" "$(ps -eo args | grep -c '^sleep 31[.]5$')" 0
+# the next jailed call removes the cgroup the killed forja left behind
+"$FORJA" tool run --args '{"command":"true"}' >/dev/null 2>&1
+is "after kill -9: its cgroups are removed by the next call" \
+	"$(find /sys/fs/cgroup -maxdepth 4 -name "forja-$FPID-*" 2>/dev/null | wc -l | tr -d ' ')" 0
 
 done_testing

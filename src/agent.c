@@ -72,7 +72,7 @@ struct agent {
 	char **always;             /* tools approved for the session */
 	size_t nalways;
 
-	bool busy, cancelled, compacting_only;
+	bool busy, cancelled, compacting_only, changed;
 	int turn;
 	long turn_requests, turn_calls;
 	bool batch_denied;
@@ -427,6 +427,12 @@ void agent_set_provider(struct agent *a, const struct provider_config *pc)
 	a->o.pc = pc;
 }
 
+void agent_set_system(struct agent *a, const char *system)
+{
+	free(a->system);
+	a->system = xstrdup(system ? system : "");
+}
+
 void agent_set_approvals(struct agent *a, bool approvals_auto)
 {
 	a->o.approvals_auto = approvals_auto;
@@ -770,6 +776,11 @@ static void start_call(struct agent *a, struct pcall *p)
 		p->o.cancelled = true;
 		buf_puts(&p->r.output, "not run: the user cancelled the turn");
 		return;
+	}
+	if ((p->call.writes || p->call.spawns) && !a->changed) {
+		a->changed = true;
+		if (a->o.before_change)
+			a->o.before_change(a->o.change_ctx);
 	}
 	if (p->call.jailed) {
 		executor_probe(a->o.x);
@@ -1169,6 +1180,7 @@ int agent_send(struct agent *a, const char *text,
 	a->turn_cost = 0;
 	a->batch_denied = false;
 	a->turn_first_audit = 0;
+	a->changed = false;
 	a->turn_start_ms = uv_now(a->o.loop);
 	struct hmsg *m = hist_push(a, "user");
 	m->content = xstrdup(text);

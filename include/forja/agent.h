@@ -70,6 +70,10 @@ struct agent_opts {
 	 * with a refusal. */
 	enum agent_answer (*ask)(void *ctx, const struct exec_call *call, char **reason);
 	void *ask_ctx;
+	/* Called once per turn, on the loop, before the first call that may
+	 * write or run a command starts (a snapshot for /undo); may be NULL. */
+	void (*before_change)(void *ctx);
+	void *change_ctx;
 	long max_turns, max_tool_calls, max_session_tokens;  /* 0: none */
 	double max_session_cost;
 	long context_window;               /* 0: AGENT_DEFAULT_WINDOW */
@@ -111,6 +115,8 @@ int agent_compact(struct agent *a, void (*done)(void *ctx, const struct agent_ou
 void agent_clear(struct agent *a);
 
 void agent_set_provider(struct agent *a, const struct provider_config *pc);
+/* Replace the system prompt (the sandbox mode changed). */
+void agent_set_system(struct agent *a, const char *system);
 void agent_set_approvals(struct agent *a, bool approvals_auto);
 void agent_usage(const struct agent *a, struct agent_usage *u);
 size_t agent_history_len(const struct agent *a);

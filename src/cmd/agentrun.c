@@ -172,6 +172,8 @@ static int make_agent(struct agentrun *r, struct ferr *e)
 	ao.can_ask = r->o.can_ask;
 	ao.ask = r->o.ask;
 	ao.ask_ctx = r->o.ask_ctx;
+	ao.before_change = r->o.before_change;
+	ao.change_ctx = r->o.change_ctx;
 	ao.max_turns = r->cfg.max_turns;
 	ao.max_tool_calls = r->cfg.max_tool_calls;
 	ao.max_session_tokens = r->cfg.max_session_tokens;
@@ -183,7 +185,7 @@ static int make_agent(struct agentrun *r, struct ferr *e)
 int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opts *o,
 		  struct ferr *e)
 {
-	struct buf problems = BUF_INIT, ctx = BUF_INIT;
+	struct buf problems = BUF_INIT;
 	struct provider_choice choice;
 
 	memset(r, 0, sizeof *r);
@@ -226,11 +228,11 @@ int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opt
 		struct bootstrap_opts bo = { BOOTSTRAP_DEFAULT_BUDGET, true, true, getenv("FORJA_DB") };
 		if (bo.db_path && !*bo.db_path)
 			bo.db_path = NULL;
-		if (bootstrap_run(app->cwd, &bo, false, &ctx, &from_cache, &be) != 0)
-			buf_reset(&ctx);
+		if (bootstrap_run(app->cwd, &bo, false, &r->context, &from_cache, &be) != 0)
+			buf_reset(&r->context);
 	}
 	struct prompt_opts po = { app->sandbox, !r->approvals_auto, o->interactive,
-				  ctx.len ? ctx.data : NULL, r->root };
+				  r->context.len ? r->context.data : NULL, r->root };
 	prompt_system(&po, &r->system);
 
 	if (uv_loop_init(&r->loop) != 0) {
@@ -263,11 +265,9 @@ int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opt
 	r->tick_open = true;
 	r->signals_on = true;
 	buf_release(&problems);
-	buf_release(&ctx);
 	return 0;
 fail:
 	buf_release(&problems);
-	buf_release(&ctx);
 	agentrun_close(r);
 	return -1;
 }
@@ -312,6 +312,7 @@ void agentrun_close(struct agentrun *r)
 	store_close(r->st);
 	r->st = NULL;
 	buf_release(&r->system);
+	buf_release(&r->context);
 	free(r->root);
 	r->root = NULL;
 }
@@ -471,4 +472,31 @@ int agentrun_switch_session(struct agentrun *r, const char *id, struct ferr *e)
 	r->resumed = true;
 	r->titled = true;
 	return 0;
+}
+
+static void rebuild_prompt(struct agentrun *r)
+{
+	struct prompt_opts po = { r->app->sandbox, !r->approvals_auto, r->o.interactive,
+				  r->context.len ? r->context.data : NULL, r->root };
+
+	buf_reset(&r->system);
+	prompt_system(&po, &r->system);
+	agent_set_system(r->agent, r->system.data);
+}
+
+void agentrun_set_sandbox(struct agentrun *r, enum sandbox_mode mode)
+{
+	static const char *const names[] = { "workspace-write", "read-only", "danger-full-access" };
+
+	r->app->sandbox = mode;
+	r->app->sandbox_name = names[mode];
+	r->x.mode = mode;
+	rebuild_prompt(r);
+}
+
+void agentrun_set_approvals(struct agentrun *r, bool approvals_auto)
+{
+	r->approvals_auto = approvals_auto;
+	agent_set_approvals(r->agent, approvals_auto);
+	rebuild_prompt(r);
 }

@@ -31,6 +31,8 @@ struct agentrun_opts {
 	enum agent_answer (*ask)(void *ctx, const struct exec_call *call, char **reason);
 	void *ask_ctx;
 	bool can_ask;
+	void (*before_change)(void *ctx);
+	void *change_ctx;
 };
 
 struct agentrun {
@@ -49,6 +51,7 @@ struct agentrun {
 	bool x_open;
 	struct prompt_tools tools;
 	struct buf system;
+	struct buf context;           /* the bootstrap text the prompt holds */
 	struct store *st;
 	char session[33];
 	char *root;                   /* the project root (or the cwd) */
@@ -85,6 +88,11 @@ int agentrun_exit_code(const struct agent_outcome *o);
 /* Switch to another model of the same provider, or to another provider
  * (NULL keeps it); the next request uses it. */
 int agentrun_set_model(struct agentrun *r, const char *provider, const char *model, struct ferr *e);
+
+/* Change the sandbox mode or the approvals for the next calls (the system
+ * prompt follows). */
+void agentrun_set_sandbox(struct agentrun *r, enum sandbox_mode mode);
+void agentrun_set_approvals(struct agentrun *r, bool approvals_auto);
 
 /* Start a new session (the old one stays in the store); /clear. */
 int agentrun_new_session(struct agentrun *r, struct ferr *e);

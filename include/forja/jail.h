@@ -131,7 +131,31 @@
  * call from several threads at once; nothing in it is process-global.
  * While a call runs, forja holds a shared flock(2) on the workspace
  * directory (see jail_run()).  None of these functions is safe from a
- * signal handler.  Linux only.
+ * signal handler.
+ *
+ * macOS (src/sandbox/jail_darwin.c; the Linux files build on Linux only,
+ * the shared parts are in jail_common.c): the same API, by fork and
+ * execve("/usr/bin/sandbox-exec", "-D", "FORJA_TMPDIR=<dir>", "-p",
+ * <profile>, "--", <command path>, args…) — never a sandbox-exec found on
+ * PATH — with the Seatbelt profile of include/forja/seatbelt.h: the same
+ * file, .git/.forja, hide and network rules (reported as the layers MOUNT,
+ * LANDLOCK, GITSCAN, NET and SECCOMP, all from that one profile).  The
+ * child calls setsid(); stdin is /dev/null; descriptors above 2 are
+ * closed; signals are reset (SIGXFSZ ignored); RLIMIT_FSIZE and
+ * RLIMIT_CORE as on Linux; the environment is scrubbed the same way and
+ * TMPDIR points at a private temp dir made for the call and removed after
+ * it; the command is found in the env's PATH by forja (so a missing one is
+ * exit 127 with exec_errno, as here).  The timeout, cancel_fd, output caps
+ * and the disk watermark kill the command's process group (killpg, then
+ * the child), and so does the command's exit.  Missing on macOS, always
+ * (jail_probe() says why): PID and CLEANUP (a process that leaves the
+ * group with setsid or a daemon outlives the call; there is no
+ * PR_SET_PDEATHSIG either, so forja dying does not kill the command),
+ * PROCS (RLIMIT_NPROC counts all of the user's processes) and MEMORY (no
+ * cgroups).  A caller that accepts this puts pid and cleanup in
+ * allow_missing; the result's layers_missing names them for the model.
+ * Git directories the workspace uses outside it (a worktree's gitdir) are
+ * readable there only when listed in ro_paths.
  */
 #ifndef FORJA_JAIL_H
 #define FORJA_JAIL_H

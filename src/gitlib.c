@@ -25,8 +25,13 @@ int gitlib_load(struct ferr *e)
 #include <string.h>
 
 struct git2_api {
+	void (*git_blob_free)(git_blob *blob);
+	int (*git_blob_lookup)(git_blob **blob, git_repository *repo, const git_oid *id);
+	const void * (*git_blob_rawcontent)(const git_blob *blob);
+	git_object_size_t (*git_blob_rawsize)(const git_blob *blob);
 	int (*git_branch_upstream_name)(git_buf *out, git_repository *repo, const char *refname);
 	void (*git_buf_dispose)(git_buf *buffer);
+	int (*git_commit_create)(git_oid *id, git_repository *repo, const char *update_ref, const git_signature *author, const git_signature *committer, const char *message_encoding, const char *message, const git_tree *tree, size_t parent_count, const git_commit *parents[]);
 	void (*git_commit_free)(git_commit *commit);
 	const git_oid * (*git_commit_id)(const git_commit *commit);
 	int (*git_commit_lookup)(git_commit **commit, git_repository *repo, const git_oid *id);
@@ -38,18 +43,33 @@ struct git2_api {
 	int (*git_config_get_bool)(int *out, const git_config *cfg, const char *name);
 	int (*git_config_get_path)(git_buf *out, const git_config *cfg, const char *name);
 	int (*git_config_get_string_buf)(git_buf *out, const git_config *cfg, const char *name);
+	int (*git_config_set_bool)(git_config *cfg, const char *name, int value);
+	int (*git_config_set_string)(git_config *cfg, const char *name, const char *value);
+	void (*git_diff_free)(git_diff *diff);
+	const git_diff_delta * (*git_diff_get_delta)(const git_diff *diff, size_t idx);
+	size_t (*git_diff_num_deltas)(const git_diff *diff);
+	int (*git_diff_options_init)(git_diff_options *opts, unsigned int version);
+	int (*git_diff_print)(git_diff *diff, git_diff_format_t format, git_diff_line_cb print_cb, void *payload);
+	int (*git_diff_tree_to_workdir)(git_diff **diff, git_repository *repo, git_tree *old_tree, const git_diff_options *opts);
 	void (*git_error_clear)(void);
 	const git_error * (*git_error_last)(void);
 	int (*git_graph_ahead_behind)(size_t *ahead, size_t *behind, git_repository *repo, const git_oid *local, const git_oid *upstream);
 	int (*git_ignore_path_is_ignored)(int *ignored, git_repository *repo, const char *path);
+	int (*git_index_add_all)(git_index *index, const git_strarray *pathspec, unsigned int flags, git_index_matched_path_cb callback, void *payload);
 	size_t (*git_index_entrycount)(const git_index *index);
 	void (*git_index_free)(git_index *index);
 	const git_index_entry * (*git_index_get_byindex)(git_index *index, size_t n);
 	int (*git_index_open)(git_index **out, const char *index_path);
+	int (*git_index_read)(git_index *index, int force);
+	int (*git_index_remove_bypath)(git_index *index, const char *path);
+	int (*git_index_update_all)(git_index *index, const git_strarray *pathspec, git_index_matched_path_cb callback, void *payload);
+	int (*git_index_write)(git_index *index);
+	int (*git_index_write_tree)(git_oid *out, git_index *index);
 	int (*git_libgit2_init)(void);
 	int (*git_libgit2_shutdown)(void);
 	int (*git_odb_hash)(git_oid *out, const void *data, size_t len, git_object_t type);
 	int (*git_oid_fromraw)(git_oid *out, const unsigned char *raw);
+	int (*git_oid_fromstr)(git_oid *out, const char *str);
 	char * (*git_oid_tostr)(char *out, size_t n, const git_oid *id);
 	void (*git_reference_free)(git_reference *ref);
 	int (*git_reference_is_branch)(const git_reference *ref);
@@ -61,14 +81,19 @@ struct git2_api {
 	const char * (*git_reference_symbolic_target)(const git_reference *ref);
 	git_reference_t (*git_reference_type)(const git_reference *ref);
 	const char * (*git_repository_commondir)(const git_repository *repo);
+	int (*git_repository_config)(git_config **out, git_repository *repo);
 	int (*git_repository_config_snapshot)(git_config **out, git_repository *repo);
 	void (*git_repository_free)(git_repository *repo);
 	int (*git_repository_hashfile)(git_oid *out, git_repository *repo, const char *path, git_object_t type, const char *as_path);
 	int (*git_repository_head)(git_reference **out, git_repository *repo);
+	int (*git_repository_index)(git_index **out, git_repository *repo);
+	int (*git_repository_init_ext)(git_repository **out, const char *repo_path, git_repository_init_options *opts);
+	int (*git_repository_init_options_init)(git_repository_init_options *opts, unsigned int version);
 	int (*git_repository_is_bare)(const git_repository *repo);
 	int (*git_repository_is_worktree)(const git_repository *repo);
 	int (*git_repository_open_ext)(git_repository **out, const char *path, unsigned int flags, const char *ceiling_dirs);
 	const char * (*git_repository_path)(const git_repository *repo);
+	int (*git_repository_set_workdir)(git_repository *repo, const char *workdir, int update_gitlink);
 	int (*git_repository_state)(git_repository *repo);
 	const char * (*git_repository_workdir)(const git_repository *repo);
 	void (*git_revwalk_free)(git_revwalk *walk);
@@ -76,6 +101,8 @@ struct git2_api {
 	int (*git_revwalk_next)(git_oid *out, git_revwalk *walk);
 	int (*git_revwalk_push)(git_revwalk *walk, const git_oid *id);
 	int (*git_revwalk_sorting)(git_revwalk *walk, unsigned int sort_mode);
+	void (*git_signature_free)(git_signature *sig);
+	int (*git_signature_now)(git_signature **out, const char *name, const char *email);
 	int (*git_submodule_foreach)(git_repository *repo, git_submodule_cb callback, void *payload);
 	git_submodule_ignore_t (*git_submodule_ignore)(git_submodule *submodule);
 	const git_oid * (*git_submodule_index_id)(git_submodule *submodule);
@@ -99,8 +126,13 @@ static const struct {
 	const char *name;
 	size_t offset;
 } git2_symbols[] = {
+	{ "git_blob_free", offsetof(struct git2_api, git_blob_free) },
+	{ "git_blob_lookup", offsetof(struct git2_api, git_blob_lookup) },
+	{ "git_blob_rawcontent", offsetof(struct git2_api, git_blob_rawcontent) },
+	{ "git_blob_rawsize", offsetof(struct git2_api, git_blob_rawsize) },
 	{ "git_branch_upstream_name", offsetof(struct git2_api, git_branch_upstream_name) },
 	{ "git_buf_dispose", offsetof(struct git2_api, git_buf_dispose) },
+	{ "git_commit_create", offsetof(struct git2_api, git_commit_create) },
 	{ "git_commit_free", offsetof(struct git2_api, git_commit_free) },
 	{ "git_commit_id", offsetof(struct git2_api, git_commit_id) },
 	{ "git_commit_lookup", offsetof(struct git2_api, git_commit_lookup) },
@@ -112,18 +144,33 @@ static const struct {
 	{ "git_config_get_bool", offsetof(struct git2_api, git_config_get_bool) },
 	{ "git_config_get_path", offsetof(struct git2_api, git_config_get_path) },
 	{ "git_config_get_string_buf", offsetof(struct git2_api, git_config_get_string_buf) },
+	{ "git_config_set_bool", offsetof(struct git2_api, git_config_set_bool) },
+	{ "git_config_set_string", offsetof(struct git2_api, git_config_set_string) },
+	{ "git_diff_free", offsetof(struct git2_api, git_diff_free) },
+	{ "git_diff_get_delta", offsetof(struct git2_api, git_diff_get_delta) },
+	{ "git_diff_num_deltas", offsetof(struct git2_api, git_diff_num_deltas) },
+	{ "git_diff_options_init", offsetof(struct git2_api, git_diff_options_init) },
+	{ "git_diff_print", offsetof(struct git2_api, git_diff_print) },
+	{ "git_diff_tree_to_workdir", offsetof(struct git2_api, git_diff_tree_to_workdir) },
 	{ "git_error_clear", offsetof(struct git2_api, git_error_clear) },
 	{ "git_error_last", offsetof(struct git2_api, git_error_last) },
 	{ "git_graph_ahead_behind", offsetof(struct git2_api, git_graph_ahead_behind) },
 	{ "git_ignore_path_is_ignored", offsetof(struct git2_api, git_ignore_path_is_ignored) },
+	{ "git_index_add_all", offsetof(struct git2_api, git_index_add_all) },
 	{ "git_index_entrycount", offsetof(struct git2_api, git_index_entrycount) },
 	{ "git_index_free", offsetof(struct git2_api, git_index_free) },
 	{ "git_index_get_byindex", offsetof(struct git2_api, git_index_get_byindex) },
 	{ "git_index_open", offsetof(struct git2_api, git_index_open) },
+	{ "git_index_read", offsetof(struct git2_api, git_index_read) },
+	{ "git_index_remove_bypath", offsetof(struct git2_api, git_index_remove_bypath) },
+	{ "git_index_update_all", offsetof(struct git2_api, git_index_update_all) },
+	{ "git_index_write", offsetof(struct git2_api, git_index_write) },
+	{ "git_index_write_tree", offsetof(struct git2_api, git_index_write_tree) },
 	{ "git_libgit2_init", offsetof(struct git2_api, git_libgit2_init) },
 	{ "git_libgit2_shutdown", offsetof(struct git2_api, git_libgit2_shutdown) },
 	{ "git_odb_hash", offsetof(struct git2_api, git_odb_hash) },
 	{ "git_oid_fromraw", offsetof(struct git2_api, git_oid_fromraw) },
+	{ "git_oid_fromstr", offsetof(struct git2_api, git_oid_fromstr) },
 	{ "git_oid_tostr", offsetof(struct git2_api, git_oid_tostr) },
 	{ "git_reference_free", offsetof(struct git2_api, git_reference_free) },
 	{ "git_reference_is_branch", offsetof(struct git2_api, git_reference_is_branch) },
@@ -135,14 +182,19 @@ static const struct {
 	{ "git_reference_symbolic_target", offsetof(struct git2_api, git_reference_symbolic_target) },
 	{ "git_reference_type", offsetof(struct git2_api, git_reference_type) },
 	{ "git_repository_commondir", offsetof(struct git2_api, git_repository_commondir) },
+	{ "git_repository_config", offsetof(struct git2_api, git_repository_config) },
 	{ "git_repository_config_snapshot", offsetof(struct git2_api, git_repository_config_snapshot) },
 	{ "git_repository_free", offsetof(struct git2_api, git_repository_free) },
 	{ "git_repository_hashfile", offsetof(struct git2_api, git_repository_hashfile) },
 	{ "git_repository_head", offsetof(struct git2_api, git_repository_head) },
+	{ "git_repository_index", offsetof(struct git2_api, git_repository_index) },
+	{ "git_repository_init_ext", offsetof(struct git2_api, git_repository_init_ext) },
+	{ "git_repository_init_options_init", offsetof(struct git2_api, git_repository_init_options_init) },
 	{ "git_repository_is_bare", offsetof(struct git2_api, git_repository_is_bare) },
 	{ "git_repository_is_worktree", offsetof(struct git2_api, git_repository_is_worktree) },
 	{ "git_repository_open_ext", offsetof(struct git2_api, git_repository_open_ext) },
 	{ "git_repository_path", offsetof(struct git2_api, git_repository_path) },
+	{ "git_repository_set_workdir", offsetof(struct git2_api, git_repository_set_workdir) },
 	{ "git_repository_state", offsetof(struct git2_api, git_repository_state) },
 	{ "git_repository_workdir", offsetof(struct git2_api, git_repository_workdir) },
 	{ "git_revwalk_free", offsetof(struct git2_api, git_revwalk_free) },
@@ -150,6 +202,8 @@ static const struct {
 	{ "git_revwalk_next", offsetof(struct git2_api, git_revwalk_next) },
 	{ "git_revwalk_push", offsetof(struct git2_api, git_revwalk_push) },
 	{ "git_revwalk_sorting", offsetof(struct git2_api, git_revwalk_sorting) },
+	{ "git_signature_free", offsetof(struct git2_api, git_signature_free) },
+	{ "git_signature_now", offsetof(struct git2_api, git_signature_now) },
 	{ "git_submodule_foreach", offsetof(struct git2_api, git_submodule_foreach) },
 	{ "git_submodule_ignore", offsetof(struct git2_api, git_submodule_ignore) },
 	{ "git_submodule_index_id", offsetof(struct git2_api, git_submodule_index_id) },
@@ -217,6 +271,26 @@ static const struct git2_api *git2_api(void)
 	return &api;
 }
 
+void git_blob_free(git_blob *blob)
+{
+	git2_api()->git_blob_free(blob);
+}
+
+int git_blob_lookup(git_blob **blob, git_repository *repo, const git_oid *id)
+{
+	return git2_api()->git_blob_lookup(blob, repo, id);
+}
+
+const void * git_blob_rawcontent(const git_blob *blob)
+{
+	return git2_api()->git_blob_rawcontent(blob);
+}
+
+git_object_size_t git_blob_rawsize(const git_blob *blob)
+{
+	return git2_api()->git_blob_rawsize(blob);
+}
+
 int git_branch_upstream_name(git_buf *out, git_repository *repo, const char *refname)
 {
 	return git2_api()->git_branch_upstream_name(out, repo, refname);
@@ -225,6 +299,11 @@ int git_branch_upstream_name(git_buf *out, git_repository *repo, const char *ref
 void git_buf_dispose(git_buf *buffer)
 {
 	git2_api()->git_buf_dispose(buffer);
+}
+
+int git_commit_create(git_oid *id, git_repository *repo, const char *update_ref, const git_signature *author, const git_signature *committer, const char *message_encoding, const char *message, const git_tree *tree, size_t parent_count, const git_commit *parents[])
+{
+	return git2_api()->git_commit_create(id, repo, update_ref, author, committer, message_encoding, message, tree, parent_count, parents);
 }
 
 void git_commit_free(git_commit *commit)
@@ -282,6 +361,46 @@ int git_config_get_string_buf(git_buf *out, const git_config *cfg, const char *n
 	return git2_api()->git_config_get_string_buf(out, cfg, name);
 }
 
+int git_config_set_bool(git_config *cfg, const char *name, int value)
+{
+	return git2_api()->git_config_set_bool(cfg, name, value);
+}
+
+int git_config_set_string(git_config *cfg, const char *name, const char *value)
+{
+	return git2_api()->git_config_set_string(cfg, name, value);
+}
+
+void git_diff_free(git_diff *diff)
+{
+	git2_api()->git_diff_free(diff);
+}
+
+const git_diff_delta * git_diff_get_delta(const git_diff *diff, size_t idx)
+{
+	return git2_api()->git_diff_get_delta(diff, idx);
+}
+
+size_t git_diff_num_deltas(const git_diff *diff)
+{
+	return git2_api()->git_diff_num_deltas(diff);
+}
+
+int git_diff_options_init(git_diff_options *opts, unsigned int version)
+{
+	return git2_api()->git_diff_options_init(opts, version);
+}
+
+int git_diff_print(git_diff *diff, git_diff_format_t format, git_diff_line_cb print_cb, void *payload)
+{
+	return git2_api()->git_diff_print(diff, format, print_cb, payload);
+}
+
+int git_diff_tree_to_workdir(git_diff **diff, git_repository *repo, git_tree *old_tree, const git_diff_options *opts)
+{
+	return git2_api()->git_diff_tree_to_workdir(diff, repo, old_tree, opts);
+}
+
 void git_error_clear(void)
 {
 	git2_api()->git_error_clear();
@@ -300,6 +419,11 @@ int git_graph_ahead_behind(size_t *ahead, size_t *behind, git_repository *repo, 
 int git_ignore_path_is_ignored(int *ignored, git_repository *repo, const char *path)
 {
 	return git2_api()->git_ignore_path_is_ignored(ignored, repo, path);
+}
+
+int git_index_add_all(git_index *index, const git_strarray *pathspec, unsigned int flags, git_index_matched_path_cb callback, void *payload)
+{
+	return git2_api()->git_index_add_all(index, pathspec, flags, callback, payload);
 }
 
 size_t git_index_entrycount(const git_index *index)
@@ -322,6 +446,31 @@ int git_index_open(git_index **out, const char *index_path)
 	return git2_api()->git_index_open(out, index_path);
 }
 
+int git_index_read(git_index *index, int force)
+{
+	return git2_api()->git_index_read(index, force);
+}
+
+int git_index_remove_bypath(git_index *index, const char *path)
+{
+	return git2_api()->git_index_remove_bypath(index, path);
+}
+
+int git_index_update_all(git_index *index, const git_strarray *pathspec, git_index_matched_path_cb callback, void *payload)
+{
+	return git2_api()->git_index_update_all(index, pathspec, callback, payload);
+}
+
+int git_index_write(git_index *index)
+{
+	return git2_api()->git_index_write(index);
+}
+
+int git_index_write_tree(git_oid *out, git_index *index)
+{
+	return git2_api()->git_index_write_tree(out, index);
+}
+
 int git_libgit2_init(void)
 {
 	return git2_api()->git_libgit2_init();
@@ -340,6 +489,11 @@ int git_odb_hash(git_oid *out, const void *data, size_t len, git_object_t type)
 int git_oid_fromraw(git_oid *out, const unsigned char *raw)
 {
 	return git2_api()->git_oid_fromraw(out, raw);
+}
+
+int git_oid_fromstr(git_oid *out, const char *str)
+{
+	return git2_api()->git_oid_fromstr(out, str);
 }
 
 char * git_oid_tostr(char *out, size_t n, const git_oid *id)
@@ -397,6 +551,11 @@ const char * git_repository_commondir(const git_repository *repo)
 	return git2_api()->git_repository_commondir(repo);
 }
 
+int git_repository_config(git_config **out, git_repository *repo)
+{
+	return git2_api()->git_repository_config(out, repo);
+}
+
 int git_repository_config_snapshot(git_config **out, git_repository *repo)
 {
 	return git2_api()->git_repository_config_snapshot(out, repo);
@@ -417,6 +576,21 @@ int git_repository_head(git_reference **out, git_repository *repo)
 	return git2_api()->git_repository_head(out, repo);
 }
 
+int git_repository_index(git_index **out, git_repository *repo)
+{
+	return git2_api()->git_repository_index(out, repo);
+}
+
+int git_repository_init_ext(git_repository **out, const char *repo_path, git_repository_init_options *opts)
+{
+	return git2_api()->git_repository_init_ext(out, repo_path, opts);
+}
+
+int git_repository_init_options_init(git_repository_init_options *opts, unsigned int version)
+{
+	return git2_api()->git_repository_init_options_init(opts, version);
+}
+
 int git_repository_is_bare(const git_repository *repo)
 {
 	return git2_api()->git_repository_is_bare(repo);
@@ -435,6 +609,11 @@ int git_repository_open_ext(git_repository **out, const char *path, unsigned int
 const char * git_repository_path(const git_repository *repo)
 {
 	return git2_api()->git_repository_path(repo);
+}
+
+int git_repository_set_workdir(git_repository *repo, const char *workdir, int update_gitlink)
+{
+	return git2_api()->git_repository_set_workdir(repo, workdir, update_gitlink);
 }
 
 int git_repository_state(git_repository *repo)
@@ -470,6 +649,16 @@ int git_revwalk_push(git_revwalk *walk, const git_oid *id)
 int git_revwalk_sorting(git_revwalk *walk, unsigned int sort_mode)
 {
 	return git2_api()->git_revwalk_sorting(walk, sort_mode);
+}
+
+void git_signature_free(git_signature *sig)
+{
+	git2_api()->git_signature_free(sig);
+}
+
+int git_signature_now(git_signature **out, const char *name, const char *email)
+{
+	return git2_api()->git_signature_now(out, name, email);
 }
 
 int git_submodule_foreach(git_repository *repo, git_submodule_cb callback, void *payload)

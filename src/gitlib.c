@@ -59,6 +59,7 @@ struct git2_api {
 	size_t (*git_index_entrycount)(const git_index *index);
 	void (*git_index_free)(git_index *index);
 	const git_index_entry * (*git_index_get_byindex)(git_index *index, size_t n);
+	const git_index_entry * (*git_index_get_bypath)(git_index *index, const char *path, int stage);
 	int (*git_index_open)(git_index **out, const char *index_path);
 	int (*git_index_read)(git_index *index, int force);
 	int (*git_index_remove_bypath)(git_index *index, const char *path);
@@ -160,6 +161,7 @@ static const struct {
 	{ "git_index_entrycount", offsetof(struct git2_api, git_index_entrycount) },
 	{ "git_index_free", offsetof(struct git2_api, git_index_free) },
 	{ "git_index_get_byindex", offsetof(struct git2_api, git_index_get_byindex) },
+	{ "git_index_get_bypath", offsetof(struct git2_api, git_index_get_bypath) },
 	{ "git_index_open", offsetof(struct git2_api, git_index_open) },
 	{ "git_index_read", offsetof(struct git2_api, git_index_read) },
 	{ "git_index_remove_bypath", offsetof(struct git2_api, git_index_remove_bypath) },
@@ -439,6 +441,11 @@ void git_index_free(git_index *index)
 const git_index_entry * git_index_get_byindex(git_index *index, size_t n)
 {
 	return git2_api()->git_index_get_byindex(index, n);
+}
+
+const git_index_entry * git_index_get_bypath(git_index *index, const char *path, int stage)
+{
+	return git2_api()->git_index_get_bypath(index, path, stage);
 }
 
 int git_index_open(git_index **out, const char *index_path)

@@ -39,8 +39,8 @@ struct shadow {
 	git_index *index;
 	struct shadow_stats stats;
 	struct buf notes;
-	char **large;          /* paths over SHADOW_MAX_FILE met by the last snapshot */
-	size_t nlarge, large_cap;
+	char **drop;           /* paths the last snapshot took out of the index */
+	size_t ndrop, drop_cap;
 };
 
 static int git_fail(struct ferr *e, enum ferr_class cls, const char *what)
@@ -458,15 +458,30 @@ static void note(struct shadow *s, size_t nth, const char *fmt, const char *path
 	buf_putc(&s->notes, '\n');
 }
 
-/* git_index_add_all's and git_index_update_all's matched-path callback:
- * > 0 leaves the path alone. */
+static void drop_path(struct shadow *s, const char *path)
+{
+	if (s->ndrop == s->drop_cap) {
+		s->drop_cap = s->drop_cap ? s->drop_cap * 2 : 8;
+		s->drop = xrealloc(s->drop, s->drop_cap * sizeof *s->drop);
+	}
+	s->drop[s->ndrop++] = xstrdup(path);
+}
+
+/*
+ * git_index_add_all's and git_index_update_all's matched-path callback,
+ * called for each path that differs from the shadow index (> 0 leaves the
+ * path alone).  Left out, and taken out of the index when there: nested
+ * repositories, files over SHADOW_MAX_FILE, and files recorded before but
+ * ignored now (git would keep them tracked; the shadow never records an
+ * ignored file).
+ */
 static int snapshot_filter(const char *path, const char *matched, void *payload)
 {
 	struct shadow *s = payload;
 	struct buf full = BUF_INIT;
 	struct stat st;
 	size_t len = strlen(path);
-	int skip = 0;
+	int skip = 0, ignored = 0;
 
 	(void)matched;
 	if (len > 0 && path[len - 1] == '/') {
@@ -476,31 +491,32 @@ static int snapshot_filter(const char *path, const char *matched, void *payload)
 		s->stats.skipped_repos++;
 		return 1;
 	}
-	/* update_all meets again the tracked files add_all skipped */
-	for (size_t i = 0; i < s->nlarge; i++)
-		if (strcmp(s->large[i], path) == 0)
+	/* update_all meets again the paths add_all dropped */
+	for (size_t i = 0; i < s->ndrop; i++)
+		if (strcmp(s->drop[i], path) == 0)
 			return 1;
 	buf_printf(&full, "%s/%s", s->root, path);
 	if (lstat(full.data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > SHADOW_MAX_FILE) {
 		note(s, s->stats.skipped_repos + s->stats.skipped_large,
 		     "left out (larger than 50 MiB): ", path);
 		s->stats.skipped_large++;
-		if (s->nlarge == s->large_cap) {
-			s->large_cap = s->large_cap ? s->large_cap * 2 : 8;
-			s->large = xrealloc(s->large, s->large_cap * sizeof *s->large);
-		}
-		s->large[s->nlarge++] = xstrdup(path);
+		drop_path(s, path);
+		skip = 1;
+	} else if (git_index_get_bypath(s->index, path, 0) != NULL &&
+		   git_ignore_path_is_ignored(&ignored, s->repo, path) == 0 && ignored) {
+		drop_path(s, path);
 		skip = 1;
 	}
+	git_error_clear();
 	buf_release(&full);
 	return skip;
 }
 
-static void forget_large(struct shadow *s)
+static void forget_dropped(struct shadow *s)
 {
-	for (size_t i = 0; i < s->nlarge; i++)
-		free(s->large[i]);
-	s->nlarge = 0;
+	for (size_t i = 0; i < s->ndrop; i++)
+		free(s->drop[i]);
+	s->ndrop = 0;
 }
 
 int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct ferr *e)
@@ -516,7 +532,7 @@ int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct fe
 	oid[0] = '\0';
 	memset(&s->stats, 0, sizeof s->stats);
 	buf_reset(&s->notes);
-	forget_large(s);
+	forget_dropped(s);
 	if (sync_exclude(s, e) != 0)
 		return -1;
 	if (git_index_read(s->index, 0) != 0)
@@ -526,9 +542,9 @@ int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct fe
 	err = git_index_update_all(s->index, &pathspec, snapshot_filter, s);
 	if (err != 0)
 		return git_fail(e, FERR_IO, "recording deleted files");
-	for (size_t i = 0; i < s->nlarge; i++) {
-		if (git_index_remove_bypath(s->index, s->large[i]) != 0)
-			return git_fail(e, FERR_IO, s->large[i]);
+	for (size_t i = 0; i < s->ndrop; i++) {
+		if (git_index_remove_bypath(s->index, s->drop[i]) != 0)
+			return git_fail(e, FERR_IO, s->drop[i]);
 	}
 	if (git_index_write(s->index) != 0)
 		return git_fail(e, FERR_IO, "writing the shadow index");
@@ -1066,8 +1082,8 @@ void shadow_close(struct shadow *s)
 {
 	if (!s)
 		return;
-	forget_large(s);
-	free(s->large);
+	forget_dropped(s);
+	free(s->drop);
 	buf_release(&s->notes);
 	git_index_free(s->index);
 	git_repository_free(s->repo);

@@ -378,6 +378,47 @@ static void test_plain_workspace(void)
 	free(ws);
 }
 
+/* forja's state directory inside the workspace (forja run in $HOME), and
+ * a file recorded once then ignored */
+static void test_state_inside_and_ignored_later(void)
+{
+	struct ferr e = FERR_INIT;
+	struct shadow *s = NULL;
+	struct buf report = BUF_INIT;
+	char s1[41], s2[41];
+	char *ws = path_in(tmp, "homelike");
+	char *state = path_in(ws, ".local/state/forja/shadow");
+	char *saved = xstrdup(getenv("FORJA_SHADOW_DIR"));
+	char *tree;
+
+	sh("mkdir -p '%s' && printf 'gen 1\\n' >'%s/gen.out' && printf 'notes\\n' >'%s/notes.txt'",
+	   ws, ws, ws);
+	setenv("FORJA_SHADOW_DIR", state, 1);
+	tap_is_int(shadow_open(ws, &s, &e), 0, "shadow_open with the state directory inside");
+	setenv("FORJA_SHADOW_DIR", saved, 1);
+	if (!s)
+		return;
+	tap_is_int(shadow_snapshot(s, "one", s1, &e), 0, "  snapshot");
+	tree = capture("git --git-dir='%s' ls-tree -r --name-only %s | tr '\\n' ,", shadow_path(s), s1);
+	tap_is_str(tree, "gen.out,notes.txt,", "  the shadow repository itself is not recorded");
+	free(tree);
+	sh("printf '*.out\\n' >'%s/.gitignore' && printf 'gen 2\\n' >'%s/gen.out'", ws, ws);
+	tap_is_int(shadow_snapshot(s, "two", s2, &e), 0, "  snapshot after gen.out became ignored");
+	tree = capture("git --git-dir='%s' ls-tree -r --name-only %s | tr '\\n' ,", shadow_path(s), s2);
+	tap_is_str(tree, ".gitignore,notes.txt,", "  a file ignored now is no longer recorded");
+	free(tree);
+	sh("printf 'gen 3\\n' >'%s/gen.out' && printf 'more\\n' >>'%s/notes.txt'", ws, ws);
+	tap_is_int(shadow_restore(s, s2, &report, &e), 0, "  restore");
+	tap_is_str(report.data, "restored notes.txt\n", "  only notes.txt restored");
+	is_content(ws, "gen.out", "gen 3\n", "  the ignored file untouched");
+	is_kind(shadow_path(s), "HEAD", "file:644", "  the shadow repository survives the restore");
+	shadow_close(s);
+	buf_release(&report);
+	free(saved);
+	free(state);
+	free(ws);
+}
+
 static void test_hostile(void)
 {
 	struct ferr e = FERR_INIT;
@@ -535,6 +576,7 @@ int main(void)
 
 	test_git_workspace();
 	test_plain_workspace();
+	test_state_inside_and_ignored_later();
 	test_hostile();
 	test_big_tree();
 

@@ -24,7 +24,8 @@
  * core.excludesFile are neither recorded nor ever touched.  Also left out,
  * and so never touched: anything under a ".git", nested git repositories
  * (a directory holding ".git"), files larger than SHADOW_MAX_FILE, and
- * forja's own state directory when it lies inside the workspace.  Content
+ * forja's own state directory when it lies inside the workspace.  A file
+ * recorded once and ignored since is taken out of the next snapshot.  Content
  * is recorded byte for byte: no end-of-line or other git filter applies,
  * whatever the workspace's .gitattributes say.  Modes recorded are git's:
  * a regular file, an executable one, or a symbolic link.
@@ -94,8 +95,9 @@ int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct fe
 /* Counts of what the last snapshot left out (borrowed). */
 const struct shadow_stats *shadow_last_stats(const struct shadow *s);
 
-/* One line per path the last snapshot left out, at most 20 then a count
- * of the rest; "" when nothing was (borrowed; valid until the next call). */
+/* One line per path the last snapshot left out and why, at most 20 then a
+ * line saying more were; "" when nothing was (borrowed; valid until the
+ * next shadow_snapshot or shadow_close). */
 const char *shadow_notes(const struct shadow *s);
 
 /*

@@ -7,7 +7,7 @@
 _forja_commands="bootstrap exec models doctor contracts tool trust sessions help"
 
 # Options before the command only.
-_forja_global_opts="-C --version --sandbox"
+_forja_global_opts="-C --version --sandbox --approvals --continue"
 # Options every command accepts, before or after its name.
 _forja_common_opts="--json --color -q --quiet -v --verbose -h --help"
 # Options before the command and after the commands that talk to a model.
@@ -16,12 +16,14 @@ _forja_provider_opts="--provider --model --base-url"
 _forja_providers="openai anthropic ollama llamacpp lmstudio vllm openrouter"
 # The values of --sandbox.
 _forja_sandbox_modes="read-only workspace-write danger-full-access"
+# The values of --approvals.
+_forja_approvals_modes="ask auto"
 # The subcommands of contracts and sessions.
 _forja_contracts_subcommands="list show check"
 _forja_sessions_subcommands="list show export rm resume"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
-_forja_opts_exec="--no-context $_forja_provider_opts"
+_forja_opts_exec="--no-context --session --sandbox --approvals $_forja_provider_opts"
 _forja_opts_models="$_forja_provider_opts"
 _forja_opts_doctor="$_forja_provider_opts"
 _forja_opts_contracts=""
@@ -30,7 +32,7 @@ _forja_opts_trust="--revoke --list"
 _forja_opts_sessions="--all --ids --markdown"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
-_forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --args --session"
+_forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --approvals --args --session"
 
 # Set _forja_cmd to the command on the line before word $1 (empty when there
 # is none yet) and _forja_cmd_index to its position.
@@ -181,6 +183,10 @@ _forja()
 		;;
 	--sandbox)
 		_forja_reply -P "$pfx" -W "$_forja_sandbox_modes" -- "$cur"
+		return 0
+		;;
+	--approvals)
+		_forja_reply -P "$pfx" -W "$_forja_approvals_modes" -- "$cur"
 		return 0
 		;;
 	--args)

@@ -34,7 +34,7 @@ function __forja_parse
                 case --
                     set dashdash 1
                     continue
-                case -C --color --provider --model --base-url --sandbox '-[!-]*C'
+                case -C --color --provider --model --base-url --sandbox --approvals '-[!-]*C'
                     set skip 1
                     continue
                 case '-*'
@@ -83,7 +83,7 @@ function __forja_operands
             continue
         end
         switch $w
-            case --color --args --session --sandbox --provider --model --base-url --budget
+            case --color --args --session --sandbox --approvals --provider --model --base-url --budget
                 set skip 1
             case '-*'
             case '*'
@@ -153,9 +153,14 @@ end
 complete -c forja -n __forja_no_command -s C -x -a '(__fish_complete_directories)' \
     -d 'run as if forja was started in DIR'
 complete -c forja -n __forja_no_command -l version -d 'print the version and exit'
+complete -c forja -n __forja_no_command -l continue -d 'continue the latest session of this project'
 
 # Before the command, and after tool.
-complete -c forja -n '__forja_no_command; or __forja_using_command tool' -l sandbox -x \
+complete -c forja -n '__forja_no_command; or __forja_using_command exec' -l approvals -x \
+    -a 'ask auto' -d 'whether calls that need approval wait for you'
+complete -c forja -n '__forja_using_command exec' -l session -x -a '(forja sessions list --all --ids 2>/dev/null)' \
+    -d 'continue this session'
+complete -c forja -n '__forja_no_command; or __forja_using_command tool; or __forja_using_command exec' -l sandbox -x \
     -a 'read-only workspace-write danger-full-access' -d 'what tool calls may do'
 
 # Options every command accepts, before or after its name.

@@ -58,6 +58,9 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case CMD_OPT_CONTINUE:
+			app.resume_latest = true;
+			break;
 		case CMD_OPT_VERSION:
 			printf("forja %s\n", FORJA_VERSION);
 			return EXIT_OK;
@@ -80,11 +83,15 @@ int main(int argc, char **argv)
 	app.cwd = cwd;
 
 	if (st.index >= argc) {
-		/* No command: the project context and a hint, until the agent arrives. */
-		char *args[] = { "bootstrap", NULL };
-		rc = cmd_bootstrap(&app, 1, args);
-		if (rc == EXIT_OK && !app.json && app.verbosity >= 0)
-			fprintf(stderr, "\nforja: this is the project context; run 'forja help' for the commands.\n");
+		/* no command: the interactive session */
+		rc = cmd_chat(&app, 0, argv + argc);
+		goto out;
+	}
+	if (app.resume_latest) {
+		ferr_set(&e, FERR_USAGE, "--continue goes with no command (forja --continue), or use "
+					 "'forja exec --session ID'");
+		app_print_error(&app, &e);
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	const struct cmd *cmd = cmd_find(argv[st.index]);

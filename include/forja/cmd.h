@@ -26,7 +26,7 @@ extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 
 /* Global options, parsed before the command name (ids below). */
-enum { CMD_OPT_CHDIR = 1, CMD_OPT_VERSION };
+enum { CMD_OPT_CHDIR = 1, CMD_OPT_VERSION, CMD_OPT_CONTINUE };
 extern const struct opt_spec cmd_global_options[];
 
 const struct cmd *cmd_find(const char *name);
@@ -59,5 +59,7 @@ int cmd_sessions(struct app *app, int argc, char **argv);
 /* Continue session id (full, already resolved) in the interactive
  * session; returns an exit code.  In src/cmd/chat.c. */
 int cmd_chat_resume(struct app *app, const char *id);
+/* `forja` with no command: the interactive session (src/cmd/chat.c). */
+int cmd_chat(struct app *app, int argc, char **argv);
 
 #endif

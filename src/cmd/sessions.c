@@ -30,7 +30,7 @@ const struct opt_spec cmd_sessions_options[] = {
 	{ 0 },
 };
 
-static const char *const subcommands[] = { "list", "show", "export", "rm" };
+static const char *const subcommands[] = { "list", "show", "export", "rm", "resume" };
 
 /* Columns for a title, and for a tool call's arguments, when stdout is
  * not a terminal. */
@@ -775,6 +775,20 @@ static int run_rm(struct app *app, struct store *st, char **ids, size_t nids)
 	return rc;
 }
 
+/* Resolve id, close the store (the interactive session opens its own),
+ * and continue the session. */
+static int run_resume(struct app *app, struct store *st, const char *id)
+{
+	struct ferr e = FERR_INIT;
+	char full[33];
+	int rc = store_session_resolve(st, id, full, &e);
+
+	store_close(st);
+	if (rc != 0)
+		return report(app, &e, "sessions resume");
+	return cmd_chat_resume(app, full);
+}
+
 int cmd_sessions(struct app *app, int argc, char **argv)
 {
 	const struct cmd *self = cmd_find("sessions");
@@ -827,7 +841,8 @@ int cmd_sessions(struct app *app, int argc, char **argv)
 			rc = usage_error(app, "sessions list: --ids and --json do not go together");
 			goto out;
 		}
-	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0) {
+	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 ||
+		   strcmp(sub, "resume") == 0) {
 		if (nargs != 2) {
 			rc = nargs < 2 ? usage_error(app, "sessions %s: which session? 'forja sessions "
 							  "list' shows their ids", sub)
@@ -854,7 +869,7 @@ int cmd_sessions(struct app *app, int argc, char **argv)
 					 sub, hint);
 		else
 			rc = usage_error(app, "sessions: '%s' is not a subcommand; use list, show, "
-					      "export or rm", sub);
+					      "export, rm or resume", sub);
 		goto out;
 	}
 
@@ -869,8 +884,12 @@ int cmd_sessions(struct app *app, int argc, char **argv)
 	else if (strcmp(sub, "export") == 0)
 		rc = run_show(app, st, args[1], app->json ? SHOW_JSON : SHOW_MARKDOWN,
 			      "sessions export");
-	else
+	else if (strcmp(sub, "rm") == 0)
 		rc = run_rm(app, st, args + 1, nargs - 1);
+	else {
+		rc = run_resume(app, st, args[1]);
+		st = NULL;   /* closed by run_resume */
+	}
 out:
 	store_close(st);
 	free(args);

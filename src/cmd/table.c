@@ -86,18 +86,23 @@ const struct opt_spec cmd_global_options[] = {
 	{ "version", 0, OPT_FLAG, CMD_OPT_VERSION, NULL, "print the version and exit" },
 	{ "sandbox", 0, OPT_VALUE, APP_OPT_SANDBOX, "MODE",
 	  "what tool calls may do: read-only, workspace-write (default) or danger-full-access" },
+	{ "approvals", 0, OPT_VALUE, APP_OPT_APPROVALS, "MODE",
+	  "ask: calls that need approval wait for you (default on a terminal); auto: they run" },
+	{ "continue", 0, OPT_FLAG, CMD_OPT_CONTINUE, NULL,
+	  "continue the latest session of this project" },
 	{ 0 },
 };
 
 void cmd_print_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: forja [-C DIR] [--sandbox MODE] [--provider NAME] [--model MODEL]\n"
-		"             [--base-url URL] [--json] [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
+		"usage: forja [-C DIR] [--sandbox MODE] [--approvals MODE] [--continue]\n"
+		"             [--provider NAME] [--model MODEL] [--base-url URL] [--json]\n"
+		"             [--color=WHEN] [-q] [-v] [COMMAND [ARGS]]\n"
 		"\n"
 		"forja is a terminal coding agent: it reads the repository it runs in,\n"
 		"talks to an LLM and runs the model's tool calls under contracts in a sandbox.\n"
-		"With no command it prints the project context (as 'forja bootstrap').\n"
+		"With no command it starts an interactive session in this project.\n"
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < cmd_count; i++)

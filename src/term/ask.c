@@ -159,8 +159,9 @@ static enum term_answer ask_tty(int fd, FILE *out, char **reason)
 	raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
-	/* TCSAFLUSH drops what was typed before the question */
-	if (tcsetattr(fd, TCSAFLUSH, &raw) != 0)
+	/* what was typed before the question was dropped by term_ask(); a key
+	 * pressed once the question is shown answers it */
+	if (tcsetattr(fd, TCSANOW, &raw) != 0)
 		return TERM_ANSWER_NO;
 	for (;;) {
 		if (!read_key(fd, &c)) {
@@ -240,6 +241,10 @@ enum term_answer term_ask(const struct term_ask_request *req, FILE *in, FILE *ou
 	int fd = fileno(in);
 
 	*reason = NULL;
+	/* drop what was typed ahead before the question is shown, not after:
+	 * a person (or a script) answering at once must not lose the key */
+	if (fd >= 0 && isatty(fd))
+		tcflush(fd, TCIFLUSH);
 	describe(&b, req, style);
 	fwrite(b.data, 1, b.len, out);
 	fflush(out);

@@ -421,7 +421,10 @@ static int run_jailed(struct executor *x, const struct exec_call *call,
 	else if (res.cancelled)
 		buf_puts(&r->output, "[stopped: cancelled by the user]\n");
 	else if (res.disk_killed)
-		buf_printf(&r->output, "[stopped: free space on %s fell below the disk watermark]\n", root);
+		buf_printf(&r->output, "[killed: free space on %s fell below %.1f %s]\n", res.disk_path,
+			   res.disk_watermark >= (1ull << 30) ? (double)res.disk_watermark / 1073741824.0
+							       : (double)res.disk_watermark / 1048576.0,
+			   res.disk_watermark >= (1ull << 30) ? "GiB" : "MiB");
 	else if (res.oom_killed)
 		buf_puts(&r->output, "[stopped: out of memory]\n");
 	else if (res.output_killed)
@@ -432,18 +435,11 @@ static int run_jailed(struct executor *x, const struct exec_call *call,
 		buf_printf(&r->output, "[killed by signal %d]\n", res.signal);
 	else
 		buf_printf(&r->output, "[exit %d]\n", res.exit_code);
-	if (x->mode == SANDBOX_DANGER_FULL_ACCESS) {
-		unsigned missing = 0;
-		/* say so in each result: the model and the person should know */
-		for (unsigned b = 1; b < (1u << JAIL_LAYER_COUNT); b <<= 1)
-			if ((x->caps.layers & b) == 0)
-				missing |= b;
-		if (missing) {
-			struct buf names = BUF_INIT;
-			jail_layers_describe(missing, &names);
-			buf_printf(&r->output, "[danger-full-access: ran without %s]\n", buf_cstr(&names));
-			buf_release(&names);
-		}
+	if (res.layers_missing) {
+		/* said in each result: the model and the person should know */
+		buf_puts(&r->output, "[jail without: ");
+		jail_layers_describe(res.layers_missing, &r->output);
+		buf_puts(&r->output, " (allowed by danger-full-access)]\n");
 	}
 	r->cut_bytes = res.out.cut + res.err.cut;
 	r->status = res.exit_code == 0 && !res.signal && !res.timed_out ? TOOL_OK : TOOL_FAILED;

@@ -64,10 +64,9 @@ run "$FORJA" -C "$T_DIR/plain" bootstrap
 is "-C runs there" "$RC" 0
 contains "-C scans that directory" "$OUT" "Project plain"
 
-run "$FORJA" -C "$T_DIR/plain"
-is "no command prints the bootstrap" "$RC" 0
-contains "no command: the context" "$OUT" "Project plain"
-contains "no command: a usage hint" "$ERR" "forja help"
+run "$FORJA" -C "$T_DIR/plain" --base-url http://127.0.0.1:9/v1 --model m </dev/null
+is "no command starts the session; end of input ends it: exit 0" "$RC" 0
+contains "no command: the session's banner" "$OUT" "sandbox workspace-write"
 
 # colour: errors are plain when not a terminal, coloured on request
 run "$FORJA" --color=always nosuch

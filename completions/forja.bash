@@ -23,7 +23,7 @@ _forja_contracts_subcommands="list show check"
 _forja_sessions_subcommands="list show export rm resume"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
-_forja_opts_exec="--no-context --session --sandbox --approvals $_forja_provider_opts"
+_forja_opts_exec="--no-context --session --output-last-message --sandbox --approvals $_forja_provider_opts"
 _forja_opts_models="$_forja_provider_opts"
 _forja_opts_doctor="$_forja_provider_opts"
 _forja_opts_contracts=""
@@ -32,7 +32,7 @@ _forja_opts_trust="--revoke --list"
 _forja_opts_sessions="--all --ids --markdown"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
-_forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --approvals --args --session"
+_forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --approvals --args --session --output-last-message"
 
 # Set _forja_cmd to the command on the line before word $1 (empty when there
 # is none yet) and _forja_cmd_index to its position.

@@ -83,7 +83,7 @@ function __forja_operands
             continue
         end
         switch $w
-            case --color --args --session --sandbox --approvals --provider --model --base-url --budget
+            case --color --args --session --sandbox --approvals --provider --model --base-url --budget --output-last-message
                 set skip 1
             case '-*'
             case '*'
@@ -158,6 +158,8 @@ complete -c forja -n __forja_no_command -l continue -d 'continue the latest sess
 # Before the command, and after tool.
 complete -c forja -n '__forja_no_command; or __forja_using_command exec' -l approvals -x \
     -a 'ask auto' -d 'whether calls that need approval wait for you'
+complete -c forja -n '__forja_using_command exec' -l output-last-message -r -F \
+    -d 'also write the final answer to FILE'
 complete -c forja -n '__forja_using_command exec' -l session -x -a '(forja sessions list --all --ids 2>/dev/null)' \
     -d 'continue this session'
 complete -c forja -n '__forja_no_command; or __forja_using_command tool; or __forja_using_command exec' -l sandbox -x \

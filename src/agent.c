@@ -98,6 +98,7 @@ struct agent {
 	double cost;
 	bool cost_unknown;
 	long long requests;
+	long long total_calls;
 	long long last_prompt_tokens;  /* the last request's, to estimate the next */
 	size_t bytes_since;            /* history bytes added since it */
 	long long turn_first_audit;
@@ -461,6 +462,15 @@ void agent_usage(const struct agent *a, struct agent_usage *u)
 	u->cost = a->cost_unknown ? -1 : a->cost;
 	u->turns = a->turn;
 	u->requests = a->requests;
+	u->tool_calls = a->total_calls;
+}
+
+const char *agent_last_answer(const struct agent *a)
+{
+	for (size_t i = a->nhist; i-- > 0;)
+		if (strcmp(a->hist[i].role, "assistant") == 0)
+			return a->hist[i].content ? a->hist[i].content : "";
+	return "";
 }
 
 void agent_clear(struct agent *a)
@@ -1050,6 +1060,7 @@ static void on_response(void *ctx, const struct ferr *err)
 		p->args = xstrdup(m->calls[i].arguments);
 		p->o.exit_code = -1;
 		a->turn_calls++;
+		a->total_calls++;
 		if (a->o.max_tool_calls > 0 && a->turn_calls > a->o.max_tool_calls) {
 			p->valid = false;
 			buf_printf(&p->r.output, "not run: this prompt reached the limit of %ld tool calls",

@@ -50,6 +50,7 @@ static const char *type_name(enum event_type t)
 	case EV_TOOL_END: return "tool_end";
 	case EV_NOTICE: return "notice";
 	case EV_TURN_END: return "turn_end";
+	case EV_SUMMARY: return "summary";
 	}
 	return "unknown";
 }
@@ -200,6 +201,24 @@ static void jsonl_emit(void *ctx, const struct event *ev)
 	case EV_NOTICE:
 		put_key_str(&b, "text", ev->text, ev->text ? ev->len : 0);
 		break;
+	case EV_SUMMARY:
+		put_cstr(&b, "status", ev->status);
+		buf_printf(&b, ",\"exit_code\":%d", ev->exit_code);
+		put_tokens(&b, "prompt_tokens", ev->prompt_tokens);
+		put_tokens(&b, "completion_tokens", ev->completion_tokens);
+		put_tokens(&b, "cached_tokens", ev->cached_tokens);
+		put_cost(&b, "cost", ev->cost);
+		buf_printf(&b, ",\"requests\":%lld,\"tool_calls\":%lld", ev->requests, ev->tool_calls);
+		buf_puts(&b, ",\"files_changed\":[");
+		for (size_t i = 0; i < ev->nfiles; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			json_put_string(&b, ev->files[i], strlen(ev->files[i]));
+		}
+		buf_putc(&b, ']');
+		buf_printf(&b, ",\"duration_ms\":%lld", ev->duration_ms);
+		put_cstr(&b, "session", ev->id);
+		break;
 	case EV_TURN_END:
 		buf_printf(&b, ",\"turn\":%d", ev->turn);
 		put_tokens(&b, "prompt_tokens", ev->prompt_tokens);
@@ -267,6 +286,7 @@ static void term_emit(void *ctx, const struct event *ev)
 			fprintf(s->err, "forja: %.*s\n", (int)ev->len, ev->text);
 		break;
 	case EV_TURN_END:
+	case EV_SUMMARY:
 		break;
 	case EV_REASONING:
 		if (s->quiet || !s->show_reasoning || !ev->len)

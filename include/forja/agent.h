@@ -91,6 +91,7 @@ struct agent_usage {
 	double cost;                       /* < 0 unknown */
 	int turns;                         /* prompts sent in this process */
 	long long requests;
+	long long tool_calls;              /* calls the model made in this process */
 };
 
 struct agent;
@@ -120,6 +121,9 @@ void agent_set_system(struct agent *a, const char *system);
 void agent_set_approvals(struct agent *a, bool approvals_auto);
 void agent_usage(const struct agent *a, struct agent_usage *u);
 size_t agent_history_len(const struct agent *a);
+/* The text of the last assistant message ("" when none); borrowed until
+ * the next turn. */
+const char *agent_last_answer(const struct agent *a);
 /* The id of the first audit row of the last turn (0 when it wrote nothing),
  * for /undo. */
 long long agent_last_turn_audit(const struct agent *a);

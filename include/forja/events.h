@@ -46,6 +46,8 @@ enum event_type {
 	EV_NOTICE,       /* something the person should know: compaction, a limit, undo */
 	EV_TURN_END,     /* the model gave its final answer for this prompt: usage
 	                    and cost of the turn and of the session */
+	EV_SUMMARY,      /* exec's last word before DONE: status, exit code, usage,
+	                    cost, requests, tool calls and the files changed */
 };
 
 struct event {
@@ -73,6 +75,9 @@ struct event {
 	int turn;                  /* TURN_END: the turn's number in the session (1-based) */
 	int64_t session_prompt_tokens, session_completion_tokens; /* TURN_END */
 	double cost, session_cost; /* TURN_END: estimated USD; < 0 unknown */
+	const char *const *files;  /* SUMMARY: the paths changed, relative to the root */
+	size_t nfiles;
+	long long requests, tool_calls; /* SUMMARY */
 };
 
 struct event_sink {

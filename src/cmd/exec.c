@@ -19,19 +19,22 @@
 #include "forja/events.h"
 #include "forja/http.h"
 #include "forja/provider.h"
+#include "forja/shadow.h"
 #include "forja/term.h"
 #include "forja/utf8.h"
 #include "agentrun.h"
 
 #define STDIN_MAX (1024 * 1024)
 
-enum { OPT_NO_CONTEXT = 1, OPT_SESSION };
+enum { OPT_NO_CONTEXT = 1, OPT_SESSION, OPT_OUTPUT_LAST };
 
 const struct opt_spec cmd_exec_options[] = {
 	{ "no-context", 0, OPT_FLAG, OPT_NO_CONTEXT, NULL,
 	  "do not send the project context (the bootstrap)" },
 	{ "session", 0, OPT_VALUE, OPT_SESSION, "ID",
 	  "continue this session (its id or a unique prefix) instead of starting one" },
+	{ "output-last-message", 0, OPT_VALUE, OPT_OUTPUT_LAST, "FILE",
+	  "also write the model's final answer to FILE" },
 	{ 0 },
 };
 
@@ -118,11 +121,77 @@ struct flusher {
 	uv_check_t check;
 };
 
+/* What exec needs to report the files changed: a snapshot of the project
+ * before the first change (the shadow repository, as /undo uses). */
+struct changes {
+	const char *root;
+	struct shadow *shadow;
+	char snap[41];
+	bool failed;
+};
+
+static void before_change(void *ctx)
+{
+	struct changes *ch = ctx;
+	struct ferr e = FERR_INIT;
+
+	if (ch->shadow || ch->failed)
+		return;
+	if (shadow_open(ch->root, &ch->shadow, &e) != 0 ||
+	    shadow_snapshot(ch->shadow, "before exec", ch->snap, &e) != 0) {
+		ch->failed = true;
+		ch->snap[0] = '\0';
+	}
+}
+
+static int write_last(const char *path, const char *text, struct ferr *e)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return ferr_set(e, FERR_IO, "--output-last-message %s: %s", path, strerror(errno));
+	fputs(text, f);
+	if (*text && text[strlen(text) - 1] != '\n')
+		fputc('\n', f);
+	if (fclose(f) != 0)
+		return ferr_set(e, FERR_IO, "--output-last-message %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static void on_flush(uv_check_t *h)
 {
 	(void)h;
 	fflush(stdout);
 	fflush(stderr);
+}
+
+static void summary(const struct event_bus *bus, struct agentrun *r, struct changes *ch,
+		    const struct agent_outcome *o, int rc, long long duration_ms)
+{
+	static const char *const status[] = { "ok", "limit", "cancelled", "denied", "error" };
+	struct agent_usage u;
+	struct ferr e = FERR_INIT;
+	char **paths = NULL;
+	size_t n = 0;
+
+	agent_usage(r->agent, &u);
+	if (ch->shadow && ch->snap[0] && shadow_changed(ch->shadow, ch->snap, &paths, &n, &e) != 0)
+		n = 0;
+	struct event ev = { .type = EV_SUMMARY };
+	ev.status = status[o->end];
+	ev.exit_code = rc;
+	ev.prompt_tokens = u.prompt_tokens;
+	ev.completion_tokens = u.completion_tokens;
+	ev.cached_tokens = u.cached_tokens;
+	ev.cost = u.cost;
+	ev.requests = u.requests;
+	ev.tool_calls = u.tool_calls;
+	ev.files = (const char *const *)paths;
+	ev.nfiles = n;
+	ev.duration_ms = duration_ms;
+	ev.id = r->st ? r->session : NULL;
+	events_emit(bus, &ev);
+	shadow_paths_free(paths, n);
 }
 
 int cmd_exec(struct app *app, int argc, char **argv)
@@ -139,8 +208,11 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	struct agent_outcome out;
 	struct flusher fl;
 	bool context = true, open = false, stdin_tty = isatty(STDIN_FILENO);
-	const char *session = NULL;
+	const char *session = NULL, *last_file = NULL;
+	struct changes ch;
 	int id, rc = EXIT_OK;
+
+	memset(&ch, 0, sizeof ch);
 
 	memset(&r, 0, sizeof r);
 	memset(&out, 0, sizeof out);
@@ -155,6 +227,9 @@ int cmd_exec(struct app *app, int argc, char **argv)
 			break;
 		case OPT_SESSION:
 			session = st.value;
+			break;
+		case OPT_OUTPUT_LAST:
+			last_file = st.value;
 			break;
 		case OPT_POSITIONAL:
 			if (prompt.len)
@@ -200,14 +275,18 @@ int cmd_exec(struct app *app, int argc, char **argv)
 	ro.bus = &bus;
 	ro.ask = ask_tty;
 	ro.can_ask = stdin_tty;
+	ro.before_change = before_change;
+	ro.change_ctx = &ch;
 	if (agentrun_open(&r, app, &ro, &e) != 0)
 		goto fail;
 	open = true;
+	ch.root = r.root;
 	if (app->verbosity > 0 && r.st)
 		fprintf(stderr, "forja: session %s%s\n", r.session, r.resumed ? " (continued)" : "");
 	uv_check_init(&r.loop, &fl.check);
 	uv_check_start(&fl.check, on_flush);
 	uv_unref((uv_handle_t *)&fl.check);
+	uint64_t t0 = uv_hrtime();
 	int trc = agentrun_turn(&r, user.data, &out, &e);
 	uv_check_stop(&fl.check);
 	uv_close((uv_handle_t *)&fl.check, NULL);
@@ -221,8 +300,16 @@ int cmd_exec(struct app *app, int argc, char **argv)
 		rc = agentrun_exit_code(&out);
 		struct event ev = { .type = EV_ERROR, .error = &e };
 		events_emit(&bus, &ev);
-		goto done;
 	}
+	if (last_file) {
+		struct ferr we = FERR_INIT;
+		if (write_last(last_file, agent_last_answer(r.agent), &we) != 0) {
+			app_print_error(app, &we);
+			if (rc == EXIT_OK)
+				rc = EXIT_FAILED;
+		}
+	}
+	summary(&bus, &r, &ch, &out, rc, (long long)((uv_hrtime() - t0) / 1000000));
 	goto done;
 fail:
 	{
@@ -240,6 +327,8 @@ done:
 	fflush(stdout);
 	if (open)
 		agentrun_close(&r);
+	if (ch.shadow)
+		shadow_close(ch.shadow);
 	buf_release(&prompt);
 	buf_release(&input);
 	buf_release(&user);

@@ -593,6 +593,7 @@ static void render_emit(void *ctx, const struct event *ev)
 		r->waiting = false;
 		break;
 	case EV_DONE:
+	case EV_SUMMARY:
 		end_block(r);
 		end_line(r);
 		r->waiting = false;

@@ -104,7 +104,7 @@ git add . && git commit -qm init
 
 # --- a write, then the answer -------------------------------------------------
 serve 'call:write_file:{"path":"hello.txt","content":"hi there\n"}' 'text:Wrote hello.txt.'
-run fx --json "create hello.txt"
+run fx --json --output-last-message "$T_DIR/last.txt" "create hello.txt"
 is "write then answer: exit 0" "$RC" 0
 is "write then answer: the file is written" "$(cat "$W/hello.txt" 2>&1)" "hi there"
 is "write then answer: tool_start, approval, tool_end in order" \
@@ -119,6 +119,11 @@ is "write then answer: the second request carries the result for call_0_0" \
 is "write then answer: the tools are offered" "$(q 'sorted(t["function"]["name"] for t in reqs[0]["body"]["tools"])[:3]')" \
 	"['apply_patch', 'edit_file', 'glob']"
 is "write then answer: the answer" "$(q '"".join(e["text"] for e in of("text_delta"))')" "Wrote hello.txt."
+is "--output-last-message writes the final answer" "$(cat "$T_DIR/last.txt")" "Wrote hello.txt."
+is "the summary event: status, calls, requests, files changed" \
+	"$(q 'str([of("summary")[0][k] for k in ("status", "exit_code", "requests", "tool_calls", "files_changed")])')" \
+	"['ok', 0, 2, 1, ['hello.txt']]"
+is "summary then done are the last two events" "$(q 'types[-2:]')" "['summary', 'done']"
 SID=$(q 'of("done")[0]["session"]')
 is "write then answer: the session id is in the done event" "${#SID}" 32
 is "the store has the 4 steps" "$(db "select group_concat(role, ',') from (select role from messages where session_id = '$SID' order by seq)")" \
@@ -147,6 +152,7 @@ run fx --json "run it"
 is "run: exit 0 (the command failed, the turn did not)" "$RC" 0
 is "run: stdout streamed as tool_output" "$(q '"out-line" in "".join(e["text"] for e in of("tool_output") if e["stream"] == "stdout")')" True
 is "run: stderr streamed as tool_output" "$(q '"err-line" in "".join(e["text"] for e in of("tool_output") if e["stream"] == "stderr")')" True
+is "run: the summary lists what the command changed" "$(q 'of("summary")[0]["files_changed"]')" "[]"
 is "run: tool_end failed with exit 3" "$(q 'of("tool_end")[0]["status"] + " " + str(of("tool_end")[0]["exit_code"])')" "failed 3"
 contains "run: the model gets the exit status" "$(q 'msgs(1)[-1]["content"]')" "[exit 3]"
 

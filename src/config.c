@@ -17,7 +17,7 @@
 
 static const char *const top_keys[] = {
 	"provider", "model", "providers", "timeouts", "retries", "ca_bundle", "sandbox",
-	"approvals", "limits", "models",
+	"approvals", "limits", "models", "context_budget",
 };
 static const char *const limit_keys[] = {
 	"max_turns", "max_tool_calls", "max_session_tokens", "max_session_cost",
@@ -222,6 +222,11 @@ static int load_doc(struct config *cfg, const struct jsonc_doc *doc, bool projec
 		else
 			set_str(&cfg->approvals, s);
 	}
+	long long budget;
+	if ((rc = jsonc_get_int(doc, root, "context_budget", 0, 1000000, &budget, e)) < 0)
+		return -1;
+	if (rc == 0)
+		cfg->context_budget = (long)budget;
 	obj = NULL;
 	if (jsonc_get_object(doc, root, "limits", &obj, e) < 0 ||
 	    jsonc_check_keys(doc, obj, limit_keys, N(limit_keys), e) != 0)
@@ -352,6 +357,7 @@ int config_load(const char *project_root, struct config *cfg, struct ferr *e)
 	cfg->retry_max_delay_ms = 30000;
 	cfg->retry_total_ms = 180000;
 	cfg->max_turns = 50;
+	cfg->context_budget = -1;
 	cfg->max_tool_calls = 200;
 
 	if (load_layer(cfg, "/etc/forja/config.json", false, e) != 0)

@@ -62,6 +62,7 @@ struct config {
 	double max_session_cost; /* estimated USD per session; 0 no limit */
 	struct config_model *models;
 	size_t nmodels;
+	long context_budget;   /* tokens of project context in the system prompt; -1 default, 0 none */
 	char **files;          /* the files read, in order */
 	size_t nfiles;
 	char **warnings;       /* for the person: ignored project settings */

@@ -222,10 +222,12 @@ int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opt
 	r->x_open = true;
 	prompt_tools(&r->set, &r->tools);
 
-	if (o->context) {
+	if (o->context && r->cfg.context_budget != 0) {
 		bool from_cache = false;
 		struct ferr be = FERR_INIT;
 		struct bootstrap_opts bo = { BOOTSTRAP_DEFAULT_BUDGET, true, true, getenv("FORJA_DB") };
+		if (r->cfg.context_budget > 0)
+			bo.budget_tokens = (size_t)r->cfg.context_budget;
 		if (bo.db_path && !*bo.db_path)
 			bo.db_path = NULL;
 		if (bootstrap_run(app->cwd, &bo, false, &r->context, &from_cache, &be) != 0)

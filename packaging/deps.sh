@@ -4,7 +4,7 @@
 # macOS: brew.  Elsewhere: say what is needed and do nothing.
 set -eu
 
-deb_pkgs="gcc make pkg-config binutils libedit-dev libgit2-dev libcurl4-openssl-dev libuv1-dev libpcre2-dev libsqlite3-dev libcjson-dev git mandoc python3"
+deb_pkgs="gcc make pkg-config binutils libedit-dev libgit2-dev libcurl4-openssl-dev libuv1-dev libpcre2-dev libsqlite3-dev libcjson-dev git mandoc python3 tmux"
 brew_pkgs="pkg-config libedit libgit2 curl libuv pcre2 sqlite cjson mandoc python3"
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then

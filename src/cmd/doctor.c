@@ -5,6 +5,7 @@
  * the sandbox.  Exit 0 when nothing failed, else the first failure's code.
  */
 #include <cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -26,6 +27,11 @@
 #include "forja/jail.h"
 #include "forja/provider.h"
 #include "forja/store.h"
+#include "forja/version.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <sqlite3.h>
 
 const struct opt_spec cmd_doctor_options[] = { { 0 } };
 
@@ -82,6 +88,72 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The version of a library loaded on first use, without loading the rest
+ * of forja's use of it: dlopen its SONAME, ask, close. */
+static void lazy_version(struct report *r, const char *what, const char *soname, bool git)
+{
+	void *h = soname ? dlopen(soname, RTLD_LAZY | RTLD_LOCAL) : NULL;
+
+	if (!soname) {
+		line(r, OK, what, "linked at build time");
+		return;
+	}
+	if (!h) {
+		line(r, FAIL, what, "%s cannot be loaded: %s", soname, dlerror());
+		return;
+	}
+	if (git) {
+		int (*ver)(int *, int *, int *);
+		void *sym = dlsym(h, "git_libgit2_version");
+		memcpy(&ver, &sym, sizeof ver);   /* POSIX: a data pointer to a function */
+		int ma = 0, mi = 0, pa = 0;
+		if (ver && ver(&ma, &mi, &pa) == 0)
+			line(r, OK, what, "%d.%d.%d (%s)", ma, mi, pa, soname);
+		else
+			line(r, OK, what, "%s", soname);
+	} else {
+		char *(*ver)(void);
+		void *sym = dlsym(h, "curl_version");
+		memcpy(&ver, &sym, sizeof ver);
+		if (ver)
+			line(r, OK, what, "%s (%s)", ver(), soname);
+		else
+			line(r, OK, what, "%s", soname);
+	}
+	dlclose(h);
+}
+
+static void check_libraries(struct report *r)
+{
+	char pcre[64] = "";
+
+	line(r, OK, "forja", "%s", FORJA_VERSION);
+#ifdef FORJA_GIT2_SONAME
+	lazy_version(r, "libgit2", FORJA_GIT2_SONAME, true);
+#else
+	lazy_version(r, "libgit2", NULL, true);
+#endif
+#ifdef FORJA_CURL_SONAME
+	lazy_version(r, "libcurl", FORJA_CURL_SONAME, false);
+#else
+	lazy_version(r, "libcurl", NULL, false);
+#endif
+	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+	line(r, OK, "libraries", "sqlite %s, libuv %s, PCRE2 %s, cJSON %s", sqlite3_libversion(),
+	     uv_version_string(), pcre, cJSON_Version());
+#ifdef FORJA_EDIT_SONAME
+	{
+		void *h = dlopen(FORJA_EDIT_SONAME, RTLD_LAZY | RTLD_LOCAL);
+		if (h) {
+			line(r, OK, "libedit", "%s (loaded by the interactive session)", FORJA_EDIT_SONAME);
+			dlclose(h);
+		} else {
+			line(r, WARN, "libedit", "%s cannot be loaded: the interactive session has no line editing", FORJA_EDIT_SONAME);
+		}
+	}
+#endif
+}
+
 static void check_sandbox(struct report *r)
 {
 #ifdef __linux__
@@ -98,9 +170,11 @@ static void check_sandbox(struct report *r)
 		line(r, WARN, "seccomp", "not available (%s)", strerror(errno));
 	struct stat st;
 	if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
-		line(r, OK, "cgroup v2", "mounted at /sys/fs/cgroup");
+		line(r, OK, "cgroups", "v2, mounted at /sys/fs/cgroup");
+	else if (stat("/sys/fs/cgroup/pids", &st) == 0 || stat("/sys/fs/cgroup/memory", &st) == 0)
+		line(r, OK, "cgroups", "v1 (pids, memory)");
 	else
-		line(r, WARN, "cgroup v2", "not found: memory and process limits use rlimits only");
+		line(r, WARN, "cgroups", "none found: the process limit falls back to an rlimit, and there is no memory limit");
 	long o2 = syscall(SYS_openat2, -1, NULL, 0, 0);
 	if (o2 < 0 && errno == ENOSYS)
 		line(r, WARN, "openat2", "not available: paths are checked component by component");
@@ -224,6 +298,7 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 	}
 	store_close(store);
 
+	check_libraries(&r);
 	check_sandbox(&r);
 	if (http)
 		http_client_free(http);

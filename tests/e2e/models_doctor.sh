@@ -131,6 +131,8 @@ is "doctor against a live server: exit 0" "$RC" 0
 is "doctor: an ok reachable line" "$(printf '%s\n' "$OUT" | grep -cE '^ok +reachable ')" 1
 contains "doctor: the reachable line names the URL" "$OUT" "$BASE/models"
 is "doctor: no FAIL line" "$(printf '%s\n' "$OUT" | grep -c '^FAIL')" 0
+is "doctor: the library versions" "$(printf '%s\n' "$OUT" | grep -cE '^ok +(forja|libgit2|libcurl|libraries) ')" 4
+contains "doctor: sqlite's version" "$OUT" "sqlite 3."
 is "doctor: the key is reported as set" "$(printf '%s\n' "$OUT" | grep -cE '^ok +API key +set')" 1
 lacks "doctor: the key is never printed (stdout)" "$OUT" "$KEY"
 lacks "doctor: the key is never printed (stderr)" "$ERR" "$KEY"

@@ -11,6 +11,17 @@
  * the terminal one byte at a time, so what it has not consumed is still
  * in the kernel's buffer where poll() sees it.
  *
+ * The rest of a paste is not fed through el_gets() line by line: libedit
+ * puts the terminal back in canonical mode after every line, and a large
+ * paste arriving meanwhile is echoed twice and can stall in the kernel's
+ * line buffer (seen with 150 KB).  So when a line ends with more input
+ * waiting, the editor itself reads everything that keeps arriving (the
+ * terminal non-canonical, no echo), takes its complete lines, echoes a
+ * short view of them, and pushes the last, unfinished line back into
+ * libedit (el_push) to be edited and sent with Enter.  A paste that the
+ * terminal marked (bracketed) is never sent by its own newlines: Enter
+ * after it sends the message.
+ *
  * Ctrl-C: the terminal's ISIG is cleared while libedit reads ("setty -d
  * -isig"), so ^C is an ordinary key bound to a function that marks the
  * read interrupted and ends el_gets() as an EOF would.  No signal handler
@@ -28,12 +39,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "forja/utf8.h"
 #include "internal.h"
 
 #define HISTORY_MAX 1000
 #define PASTE_WAIT_MS 10
+#define PASTE_END_WAIT_MS 500      /* inside a bracketed paste: for its end marker */
+#define PASTE_ECHO_LINES 20
 #define CONTINUE_PROMPT "… "
 #define CONTINUE_PROMPT_ASCII "> "
 
@@ -49,6 +64,7 @@ struct term_editor {
 	const char *prompt;        /* for prompt_cb during el_gets */
 	bool interrupted;
 	bool in_paste;
+	bool bracketed_seen;       /* this message had a bracketed paste: Enter sends it */
 	struct ferr err;
 };
 
@@ -83,8 +99,11 @@ static unsigned char on_interrupt(EditLine *el, int ch)
 
 static unsigned char on_paste_begin(EditLine *el, int ch)
 {
+	struct term_editor *ed = editor_of(el);
+
 	(void)ch;
-	editor_of(el)->in_paste = true;
+	ed->in_paste = true;
+	ed->bracketed_seen = true;
 	return CC_NORM;
 }
 
@@ -261,6 +280,115 @@ static bool input_pending(int fd, int wait_ms)
 	return poll(&p, 1, wait_ms) > 0 && (p.revents & POLLIN);
 }
 
+static void remove_all(struct buf *b, const char *marker, bool *found)
+{
+	size_t mlen = strlen(marker);
+	char *hit;
+
+	while (b->len && (hit = memmem(b->data, b->len, marker, mlen))) {
+		size_t at = (size_t)(hit - b->data);
+		memmove(hit, hit + mlen, b->len - at - mlen);
+		buf_truncate(b, b->len - mlen);
+		*found = true;
+	}
+}
+
+/*
+ * Read the input that keeps arriving after a line (see the top of the
+ * file): complete lines go to text, the unfinished last one back to
+ * libedit.  Returns true when the message is complete (the input ended
+ * with a newline outside a paste).
+ */
+static bool read_burst(struct term_editor *ed, struct buf *text, bool *overflow)
+{
+	struct termios saved, raw;
+	struct buf in = BUF_INIT, shown = BUF_INIT;
+	char chunk[65536];
+	bool had_termios = tcgetattr(ed->infd, &saved) == 0, complete;
+	size_t start, lines = 0, echoed = 0;
+
+	if (had_termios) {
+		raw = saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG | IEXTEN);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(ed->infd, TCSANOW, &raw);
+	}
+	for (;;) {
+		bool found = false;
+		ssize_t n;
+
+		if (!input_pending(ed->infd, ed->in_paste ? PASTE_END_WAIT_MS : PASTE_WAIT_MS))
+			break;
+		n = read(ed->infd, chunk, sizeof chunk);
+		if (n <= 0)
+			break;
+		if (!*overflow && text->len + in.len + (size_t)n > TERM_MESSAGE_MAX)
+			*overflow = true;
+		if (*overflow) {
+			/* keep only a tail where a marker may be cut */
+			if (in.len > 16)
+				buf_reset(&in);
+		}
+		buf_add(&in, chunk, (size_t)n);
+		remove_all(&in, "\033[200~", &found);
+		if (found)
+			ed->in_paste = ed->bracketed_seen = true;
+		found = false;
+		remove_all(&in, "\033[201~", &found);
+		if (found)
+			ed->in_paste = false;
+	}
+	/* a paste whose end marker never came: do not wait for it forever */
+	ed->in_paste = false;
+	if (had_termios)
+		tcsetattr(ed->infd, TCSANOW, &saved);
+
+	for (size_t i = 0; i < in.len; i++)
+		if (in.data[i] == '\r')
+			in.data[i] = (i + 1 < in.len && in.data[i + 1] == '\n') ? '\0' : '\n';
+	start = 0;
+	for (size_t i = 0; i <= in.len; i++) {
+		if (i < in.len && in.data[i] != '\n')
+			continue;
+		if (i == in.len)
+			break;
+		if (!*overflow) {
+			for (size_t j = start; j <= i; j++)
+				if (in.data[j])
+					buf_putc(text, in.data[j]);
+		}
+		if (echoed < PASTE_ECHO_LINES) {
+			buf_puts(&shown, MB_CUR_MAX > 1 ? CONTINUE_PROMPT : CONTINUE_PROMPT_ASCII);
+			utf8_sanitize(&shown, in.data + start, i - start);
+			buf_putc(&shown, '\n');
+			echoed++;
+		}
+		lines++;
+		start = i + 1;
+	}
+	if (lines > echoed)
+		buf_printf(&shown, "%s %zu more pasted lines\n",
+			   MB_CUR_MAX > 1 ? "…" : "...", lines - echoed);
+	fwrite(shown.data ? shown.data : "", 1, shown.len, ed->out);
+	fflush(ed->out);
+	/* after a bracketed paste the person sends the message with Enter */
+	complete = start == in.len && !ed->bracketed_seen;
+	if (start < in.len) {
+		/* the unfinished line: libedit takes it as typed keys, to edit */
+		struct buf rest = BUF_INIT;
+		for (size_t j = start; j < in.len; j++)
+			if (in.data[j])
+				buf_putc(&rest, in.data[j]);
+		if (rest.len)
+			el_push(ed->el, rest.data);
+		buf_release(&rest);
+	}
+	buf_release(&in);
+	buf_release(&shown);
+	return complete;
+}
+
 static void strip_newline(const char **line, size_t *len)
 {
 	(void)line;
@@ -293,6 +421,7 @@ static int read_interactive(struct term_editor *ed, const char *prompt, struct b
 
 	ed->interrupted = false;
 	ed->in_paste = false;
+	ed->bracketed_seen = false;
 	if (ed->bracketed) {
 		fputs("\033[?2004h", ed->out);
 		fflush(ed->out);
@@ -328,19 +457,26 @@ static int read_interactive(struct term_editor *ed, const char *prompt, struct b
 		}
 		len = (size_t)count;
 		strip_newline(&line, &len);
-		more = ed->in_paste || input_pending(ed->infd, PASTE_WAIT_MS);
-		if (!more && len && line[len - 1] == '\\') {
-			len--;
-			more = true;
-		}
+		first = false;
 		if (!overflow && text->len + len + 1 > TERM_MESSAGE_MAX)
 			overflow = true;
+		if (ed->in_paste || input_pending(ed->infd, PASTE_WAIT_MS)) {
+			if (!overflow) {
+				buf_add(text, line, len);
+				buf_putc(text, '\n');
+			}
+			if (read_burst(ed, text, &overflow))
+				break;
+			continue;
+		}
+		more = len && line[len - 1] == '\\';
+		if (more)
+			len--;
 		if (!overflow) {
 			buf_add(text, line, len);
 			if (more)
 				buf_putc(text, '\n');
 		}
-		first = false;
 		if (!more)
 			break;
 	}

@@ -38,6 +38,7 @@ struct edit_api {
 	int (*el_get)(EditLine *el, int op, ...);
 	int (*el_cursor)(EditLine *el, int n);
 	const LineInfo *(*el_line)(EditLine *el);
+	void (*el_push)(EditLine *el, const char *str);
 	History *(*history_init)(void);
 	void (*history_end)(History *h);
 	int (*history)(History *h, HistEvent *ev, int op, ...);
@@ -54,6 +55,7 @@ static const struct {
 	{ "el_get", offsetof(struct edit_api, el_get) },
 	{ "el_cursor", offsetof(struct edit_api, el_cursor) },
 	{ "el_line", offsetof(struct edit_api, el_line) },
+	{ "el_push", offsetof(struct edit_api, el_push) },
 	{ "history_init", offsetof(struct edit_api, history_init) },
 	{ "history_end", offsetof(struct edit_api, history_end) },
 	{ "history", offsetof(struct edit_api, history) },
@@ -135,6 +137,11 @@ int el_cursor(EditLine *el, int n)
 const LineInfo *el_line(EditLine *el)
 {
 	return edit_api()->el_line(el);
+}
+
+void el_push(EditLine *el, const char *str)
+{
+	edit_api()->el_push(el, str);
 }
 
 History *history_init(void)

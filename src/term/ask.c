@@ -2,9 +2,10 @@
  * ask.c — the approval prompt: what the call will do (the diff of an
  * edit, the exact argv of a command), why it needs approval, and one
  * answer read from the person.  On a terminal the answer is one key read
- * with the terminal in non-canonical mode, after the typed-ahead input is
- * flushed (TCSAFLUSH), so that nothing typed before the question answers
- * it; Ctrl-C is read as a key, not a signal.
+ * with the terminal in non-canonical mode; the typed-ahead input is
+ * flushed (tcflush) before the question is shown, so that nothing typed
+ * before it answers it and a key pressed once it shows is never lost;
+ * Ctrl-C is read as a key, not a signal.
  */
 #include "forja/term.h"
 

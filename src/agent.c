@@ -1105,6 +1105,45 @@ static size_t estimate(const struct agent *a)
 
 static int start_compact(struct agent *a, struct ferr *e);
 
+#define AGENT_PRUNED_MAX 2048
+
+/* The current prompt's tool results but the last two, cut to a head and
+ * tail of AGENT_PRUNED_MAX bytes: the model keeps what it learnt in its own
+ * messages and can run a tool again. */
+static void prune_results(struct agent *a, size_t from)
+{
+	size_t cut = 0, n = 0;
+
+	for (size_t i = from; i + 2 < a->nhist; i++) {
+		struct hmsg *m = &a->hist[i];
+		size_t l = m->content ? strlen(m->content) : 0;
+		if (strcmp(m->role, "tool") != 0 || l <= AGENT_PRUNED_MAX)
+			continue;
+		struct buf b = BUF_INIT;
+		size_t head = AGENT_PRUNED_MAX / 2, tail = AGENT_PRUNED_MAX / 2;
+		while (head > 0 && ((unsigned char)m->content[head] & 0xc0) == 0x80)
+			head--;
+		size_t from_tail = l - tail;
+		while (from_tail < l && ((unsigned char)m->content[from_tail] & 0xc0) == 0x80)
+			from_tail++;
+		buf_add(&b, m->content, head);
+		buf_printf(&b, "\n[… %zu bytes of this old result removed to fit the context window; "
+			       "run the tool again if you need them …]\n", from_tail - head);
+		buf_puts(&b, m->content + from_tail);
+		cut += l - b.len;
+		free(m->content);
+		m->content = buf_steal(&b);
+		buf_release(&b);
+		n++;
+	}
+	if (n) {
+		a->last_prompt_tokens = 0;
+		a->bytes_since = 0;
+		notice(a, "the context window is nearly full: %zu earlier tool results of this prompt "
+			  "were cut (%zu bytes)", n, cut);
+	}
+}
+
 static void send_request(struct agent *a, const char *system, const struct chat_tool_def *tools,
 			 size_t ntools, size_t from)
 {
@@ -1164,9 +1203,25 @@ static void request(struct agent *a)
 	}
 	long window = a->o.context_window > 0 ? a->o.context_window : AGENT_DEFAULT_WINDOW;
 	if (estimate(a) * 100 > (size_t)window * AGENT_COMPACT_PERCENT) {
-		if (start_compact(a, &e) == 0)
+		/* what came before the current prompt is summarised when it is
+		 * worth it; the current prompt's own tool results are cut down
+		 * when they are what fills the window */
+		size_t keep = a->nhist, before = 0, all = 0;
+		while (keep > 0 && strcmp(a->hist[keep - 1].role, "user") != 0)
+			keep--;
+		if (keep > 0)
+			keep--;
+		for (size_t i = 0; i < a->nhist; i++) {
+			all += hmsg_bytes(&a->hist[i]);
+			if (i < keep)
+				before += hmsg_bytes(&a->hist[i]);
+		}
+		/* a summary alone before the prompt is as compact as it gets */
+		bool only_summary = keep == 1 && strcmp(a->hist[0].role, "summary") == 0;
+		if (!only_summary && before * 5 > all && start_compact(a, &e) == 0)
 			return;            /* on_summary continues with request() */
 		ferr_clear(&e);
+		prune_results(a, keep);
 	}
 	a->turn_requests++;
 	send_request(a, a->system, a->o.tools, a->o.ntools, 0);

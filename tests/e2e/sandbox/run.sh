@@ -31,6 +31,14 @@ T_COUNT=0 T_FAILED=0 ESCAPES=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/forja-escape.XXXXXX") || exit 1
 chmod 755 "$T"
 MARK="forja-esc-$$-$(date +%s)"
+# per-call cgroups that exist before the suite (another test's killed forja
+# may have left one that only its own user can remove): not ours to judge
+cgroups_now() {
+	for d in /sys/fs/cgroup/*/forja-* /sys/fs/cgroup/*/*/*/forja-* /sys/fs/cgroup/forja-*; do
+		[ -d "$d" ] && echo "$d"
+	done
+}
+CG_BEFORE=$(cgroups_now)
 LPID= DISK=
 cleanup() {
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
@@ -429,8 +437,8 @@ kill -0 "$LPID" 2>/dev/null && ok "the host's listener is alive" || escape "the 
 # A per-call cgroup whose forja is gone is a leftover (other forja test runs
 # on this machine may hold live ones).
 stale=
-for d in /sys/fs/cgroup/*/forja-* /sys/fs/cgroup/*/*/*/forja-* /sys/fs/cgroup/forja-*; do
-	[ -d "$d" ] || continue
+for d in $(cgroups_now); do
+	printf '%s\n' "$CG_BEFORE" | grep -qxF "$d" && continue
 	pid=$(basename "$d" | sed -n 's/^forja-\([0-9]*\)-.*/\1/p')
 	[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && [ ! -d "/proc/$pid" ] && stale="$stale $d"
 done

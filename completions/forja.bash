@@ -4,7 +4,7 @@
 # of its own, set _forja_opts_<name> (dashes in the name become underscores).
 # Options that take a value go in _forja_value_opts as well.
 
-_forja_commands="bootstrap exec models doctor contracts tool trust sessions help"
+_forja_commands="bootstrap exec models doctor contracts tool trust sessions hook help"
 
 # Options before the command only.
 _forja_global_opts="-C --version --sandbox --approvals --continue"
@@ -18,9 +18,11 @@ _forja_providers="openai anthropic ollama llamacpp lmstudio vllm openrouter"
 _forja_sandbox_modes="read-only workspace-write danger-full-access"
 # The values of --approvals.
 _forja_approvals_modes="ask auto"
-# The subcommands of contracts and sessions.
+# The subcommands of contracts, sessions and hook, and the hooks.
 _forja_contracts_subcommands="list show check"
 _forja_sessions_subcommands="list show export rm resume"
+_forja_hook_subcommands="install uninstall list run"
+_forja_hook_names="pre-commit prepare-commit-msg"
 # Each command's own options.
 _forja_opts_bootstrap="--budget --no-cache"
 _forja_opts_exec="--no-context --session --output-last-message --sandbox --approvals $_forja_provider_opts"
@@ -30,6 +32,7 @@ _forja_opts_contracts=""
 _forja_opts_tool="--args --session --sandbox"
 _forja_opts_trust="--revoke --list"
 _forja_opts_sessions="--all --ids --markdown"
+_forja_opts_hook="$_forja_provider_opts"
 _forja_opts_help=""
 # Options whose value is the next word (or follows '=').
 _forja_value_opts="-C --color --budget --provider --model --base-url --sandbox --approvals --args --session --output-last-message"
@@ -248,6 +251,26 @@ _forja()
 					;;
 				rm)
 					_forja_reply -W "$(_forja_session_ids)" -- "$cur"
+					;;
+				esac
+			fi
+			;;
+		hook)
+			# forja hook install [HOOK...] | uninstall [HOOK...] | list | run HOOK [ARGS...]
+			if [ "$n" -eq 0 ]; then
+				_forja_reply -W "$_forja_hook_subcommands" -- "$cur"
+			else
+				case ${_forja_args[0]} in
+				install | uninstall)
+					_forja_reply -W "$_forja_hook_names" -- "$cur"
+					;;
+				run)
+					if [ "$n" -eq 1 ]; then
+						_forja_reply -W "$_forja_hook_names" -- "$cur"
+					else
+						compopt -o filenames 2>/dev/null
+						_forja_reply -f -- "$cur"
+					fi
 					;;
 				esac
 			fi

@@ -12,6 +12,7 @@ set -l forja_commands \
     'tool	run one tool call as the agent would' \
     'trust	trust this project'"'"'s own config and contracts, or stop' \
     'sessions	list, show, export, remove or resume past conversations' \
+    'hook	install, remove, list or run forja'"'"'s git hooks' \
     'help	show help for forja or for one command'
 
 # Print the command on the command line before the cursor, then the words
@@ -59,7 +60,7 @@ end
 # True before the command and after the commands that talk to a model.
 function __forja_provider_ok
     set -l words (__forja_parse); or return 0
-    contains -- $words[1] exec models doctor
+    contains -- $words[1] exec models doctor hook
 end
 
 # True after `forja help` until a command name is given.
@@ -99,6 +100,15 @@ function __forja_operands_are
     set -e want[1]
     set -l ops (__forja_operands)
     test "$ops" = "$want"
+end
+
+# True where a hook's name goes: after `forja hook install` or `uninstall`
+# (any number), after `forja hook run` (one).
+function __forja_hook_wants_name
+    __forja_using_command hook; or return 1
+    set -l ops (__forja_operands)
+    contains -- "$ops[1]" install uninstall; and return 0
+    test "$ops[1]" = run; and test (count $ops) -eq 1
 end
 
 # True after `forja contracts check`.
@@ -226,3 +236,11 @@ complete -c forja -n '__forja_using_command sessions' -l all \
 complete -c forja -n '__forja_using_command sessions' -l ids -d 'list only the full ids, one a line'
 complete -c forja -n '__forja_using_command sessions' -l markdown \
     -d 'export as Markdown (the default)'
+
+# hook
+complete -c forja -n '__forja_operands_are hook' -a install -d 'install the hooks named, or both'
+complete -c forja -n '__forja_operands_are hook' -a uninstall \
+    -d "remove forja's hooks, put back the ones they chained to"
+complete -c forja -n '__forja_operands_are hook' -a list -d 'show each hook and its path'
+complete -c forja -n '__forja_operands_are hook' -a run -d 'run a hook, as the installed scripts do'
+complete -c forja -n __forja_hook_wants_name -a 'pre-commit prepare-commit-msg' -d 'git hook'

@@ -17,7 +17,10 @@
 
 static const char *const top_keys[] = {
 	"provider", "model", "providers", "timeouts", "retries", "ca_bundle", "sandbox",
-	"approvals", "limits", "models", "context_budget",
+	"approvals", "limits", "models", "context_budget", "hooks",
+};
+static const char *const hook_keys[] = {
+	"timeout_ms", "block_on",
 };
 static const char *const limit_keys[] = {
 	"max_turns", "max_tool_calls", "max_session_tokens", "max_session_cost",
@@ -302,6 +305,31 @@ static int load_doc(struct config *cfg, const struct jsonc_doc *doc, bool projec
 		}
 	}
 	obj = NULL;
+	if (jsonc_get_object(doc, root, "hooks", &obj, e) < 0 ||
+	    jsonc_check_keys(doc, obj, hook_keys, N(hook_keys), e) != 0)
+		return -1;
+	if (obj && tighten(doc, obj, "hooks", "timeout_ms", 1, 3600000, &cfg->hooks_timeout_ms,
+			   project, cfg, e) != 0)
+		return -1;
+	if (obj && (rc = jsonc_get_string(doc, obj, "block_on", &s, e)) < 0)
+		return -1;
+	if (obj && rc == 0) {
+		static const char *const levels[] = { "never", "error", "warning", "note" };
+		int level = -1;
+		for (int i = 0; i < (int)N(levels); i++)
+			if (strcmp(s, levels[i]) == 0)
+				level = i;
+		if (level < 0)
+			return jsonc_error_at(doc, jsonc_member(obj, "block_on"), e,
+					      "\"hooks.block_on\" must be \"error\", \"warning\", \"note\" or \"never\", got \"%s\"",
+					      s);
+		/* a project may block on more findings, never on fewer */
+		if (project && (enum config_block_on)level < cfg->hooks_block_on)
+			warn(cfg, jsonc_name(doc), "hooks.block_on");
+		else
+			cfg->hooks_block_on = (enum config_block_on)level;
+	}
+	obj = NULL;
 	if (jsonc_get_object(doc, root, "timeouts", &obj, e) < 0 ||
 	    jsonc_check_keys(doc, obj, timeout_keys, N(timeout_keys), e) != 0)
 		return -1;
@@ -358,6 +386,8 @@ int config_load(const char *project_root, struct config *cfg, struct ferr *e)
 	cfg->retry_total_ms = 180000;
 	cfg->max_turns = 50;
 	cfg->context_budget = -1;
+	cfg->hooks_timeout_ms = 15000;
+	cfg->hooks_block_on = CONFIG_BLOCK_NEVER;
 	cfg->max_tool_calls = 200;
 
 	if (load_layer(cfg, "/etc/forja/config.json", false, e) != 0)

@@ -50,6 +50,7 @@ struct git2_api {
 	size_t (*git_diff_num_deltas)(const git_diff *diff);
 	int (*git_diff_options_init)(git_diff_options *opts, unsigned int version);
 	int (*git_diff_print)(git_diff *diff, git_diff_format_t format, git_diff_line_cb print_cb, void *payload);
+	int (*git_diff_tree_to_index)(git_diff **diff, git_repository *repo, git_tree *old_tree, git_index *index, const git_diff_options *opts);
 	int (*git_diff_tree_to_workdir)(git_diff **diff, git_repository *repo, git_tree *old_tree, const git_diff_options *opts);
 	void (*git_error_clear)(void);
 	const git_error * (*git_error_last)(void);
@@ -152,6 +153,7 @@ static const struct {
 	{ "git_diff_num_deltas", offsetof(struct git2_api, git_diff_num_deltas) },
 	{ "git_diff_options_init", offsetof(struct git2_api, git_diff_options_init) },
 	{ "git_diff_print", offsetof(struct git2_api, git_diff_print) },
+	{ "git_diff_tree_to_index", offsetof(struct git2_api, git_diff_tree_to_index) },
 	{ "git_diff_tree_to_workdir", offsetof(struct git2_api, git_diff_tree_to_workdir) },
 	{ "git_error_clear", offsetof(struct git2_api, git_error_clear) },
 	{ "git_error_last", offsetof(struct git2_api, git_error_last) },
@@ -396,6 +398,11 @@ int git_diff_options_init(git_diff_options *opts, unsigned int version)
 int git_diff_print(git_diff *diff, git_diff_format_t format, git_diff_line_cb print_cb, void *payload)
 {
 	return git2_api()->git_diff_print(diff, format, print_cb, payload);
+}
+
+int git_diff_tree_to_index(git_diff **diff, git_repository *repo, git_tree *old_tree, git_index *index, const git_diff_options *opts)
+{
+	return git2_api()->git_diff_tree_to_index(diff, repo, old_tree, index, opts);
 }
 
 int git_diff_tree_to_workdir(git_diff **diff, git_repository *repo, git_tree *old_tree, const git_diff_options *opts)

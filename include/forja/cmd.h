@@ -56,6 +56,7 @@ int cmd_tool(struct app *app, int argc, char **argv);
 int cmd_trust(struct app *app, int argc, char **argv);
 int cmd_contracts(struct app *app, int argc, char **argv);
 int cmd_sessions(struct app *app, int argc, char **argv);
+int cmd_hook(struct app *app, int argc, char **argv);
 /* Continue session id (full, already resolved) in the interactive
  * session; returns an exit code.  In src/cmd/chat.c. */
 int cmd_chat_resume(struct app *app, const char *id);

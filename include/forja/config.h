@@ -45,6 +45,15 @@ struct config_model {
 	double input_price, output_price, cached_input_price; /* USD per million tokens; < 0 unset */
 };
 
+/* hooks.block_on: the least severe review finding that fails the
+ * pre-commit hook; each value is stricter than the one before. */
+enum config_block_on {
+	CONFIG_BLOCK_NEVER,    /* advisory: findings are shown, the commit goes on */
+	CONFIG_BLOCK_ERROR,
+	CONFIG_BLOCK_WARNING,
+	CONFIG_BLOCK_NOTE,
+};
+
 struct config {
 	char *provider;        /* the default provider's name */
 	char *model;
@@ -63,6 +72,8 @@ struct config {
 	struct config_model *models;
 	size_t nmodels;
 	long context_budget;   /* tokens of project context in the system prompt; -1 default, 0 none */
+	long hooks_timeout_ms; /* the most a git hook waits for the model (default 15000) */
+	enum config_block_on hooks_block_on; /* default CONFIG_BLOCK_NEVER */
 	char **files;          /* the files read, in order */
 	size_t nfiles;
 	char **warnings;       /* for the person: ignored project settings */

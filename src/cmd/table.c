@@ -13,6 +13,7 @@ extern const struct opt_spec cmd_tool_options[];
 extern const struct opt_spec cmd_trust_options[];
 extern const struct opt_spec cmd_contracts_options[];
 extern const struct opt_spec cmd_sessions_options[];
+extern const struct opt_spec cmd_hook_options[];
 
 static void print_options(const struct opt_spec *s, FILE *out);
 
@@ -76,6 +77,19 @@ const struct cmd cmd_table[] = {
 	  "session in the interactive session.  ID is the full id or a unique\n"
 	  "prefix of at least 4 of its hex digits.",
 	  cmd_sessions_options, app_common_options },
+	{ "hook", cmd_hook, "install, remove, list or run forja's git hooks",
+	  "forja hook [install [HOOK...] | uninstall [HOOK...] | list | run HOOK [ARGS...]]",
+	  "HOOK is pre-commit (the staged changes reviewed by the agent, read-only;\n"
+	  "findings printed as path:line: severity: message, blocking the commit only\n"
+	  "from the severity in the config's hooks.block_on) or prepare-commit-msg\n"
+	  "(a message drafted from the diff being committed, unless one was given).\n"
+	  "install writes a small script in the hooks directory (core.hooksPath, or\n"
+	  "the common git directory's hooks/); a hook already there is kept as\n"
+	  "HOOK.forja-chained and runs first.  uninstall puts it back.  list shows\n"
+	  "each hook: forja, other or none, and its path.  run is what the scripts\n"
+	  "call.  A hook waits at most hooks.timeout_ms for the model and never\n"
+	  "blocks a commit because forja failed; FORJA_SKIP=1 skips it.",
+	  cmd_hook_options, app_provider_options },
 	{ "help", cmd_help, "show help for forja or for one command",
 	  "forja help [COMMAND]", NULL, NULL, NULL },
 };

@@ -117,6 +117,7 @@ bench: all
 	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/bootstrap
 	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/stream
 	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/tools
+	@FORJA="$(CURDIR)/$(BIN)" sh tests/bench/agent
 
 fuzz:
 	@mkdir -p build-fuzz

@@ -123,6 +123,40 @@ run "$FORJA" contracts show grep run
 is "show two names exits 2" "$RC:$ERR" \
 	"2:forja: contracts show: one contract at a time, got 'grep' and 'run'"
 
+# --- the shipped tool definitions stay lean ------------------------------------
+# Every request carries them: as the model gets them (the OpenAI wire shape,
+# compact JSON) the built-in ones in contracts/ total at most 5632 bytes, so
+# that a first request on a fresh repository stays under 8 KB.
+budget=5632
+names=$(cd "$ROOT/contracts" && ls -- *.json | sed 's/\.json$//')
+defs=$(for name in $names; do
+	FORJA_CONTRACTS_DIR="$ROOT/contracts" XDG_CONFIG_HOME="$T_DIR/none" \
+		"$FORJA" contracts show "$name" --json || echo "forja contracts show $name failed"
+done)
+sizes=$(printf '%s\n' "$defs" | python3 -S -c 'import json,sys
+total = 0
+for line in sys.stdin:
+    try:
+        fn = json.loads(line)
+    except ValueError:
+        print("not a tool definition: " + line.strip())
+        continue
+    wire = json.dumps({"type": "function", "function": fn}, separators=(",", ":"), ensure_ascii=False)
+    n = len(wire.encode("utf-8"))
+    total += n
+    print("%-12s %5d bytes" % (fn.get("name"), n))
+print("total        %5d bytes" % total)' 2>&1)
+printf '%s\n' "$sizes" | sed 's/^/# /'
+total=$(printf '%s\n' "$sizes" | sed -n 's/^total *\([0-9]*\) bytes$/\1/p')
+is "every contract in contracts/ has a tool definition" \
+	"$(printf '%s\n' "$sizes" | grep ' bytes$' | grep -vc '^total ')" "$(printf '%s\n' "$names" | wc -l | tr -d ' ')"
+if [ -n "$total" ] && [ "$total" -le "$budget" ]; then
+	ok "the built-in tool definitions total $total bytes, at most $budget"
+else
+	not_ok "the built-in tool definitions total at most $budget bytes" \
+		"expected: at most $budget bytes" "     got: ${total:-no total} (each tool's size above)"
+fi
+
 # --- usage -------------------------------------------------------------------
 run "$FORJA" contracts lst
 is "an unknown subcommand exits 2 with a suggestion" "$RC:$ERR" \

@@ -314,6 +314,35 @@ contains "a bad block_on: named" "$ERR" "\"hooks.block_on\" must be \"error\", \
 rm -rf .forja
 git add -A; git commit -qm 'chore: sync' --no-verify >/dev/null 2>&1
 
+# --- hostile answers and diffs --------------------------------------------------
+ESC=$(printf '\033')
+serve "text:a.txt:1: error: red ${ESC}[31malert${ESC}[0m\nb.txt:99999999999: error: line out of range\n:3: error: no path" \
+	"text:\`\`\`\n\nfeat: fenced${ESC}[2J\n# a comment line\n\n\n\nbody line\n\`\`\`"
+config
+printf 'alpha \377\376 not UTF-8\n' >a.txt
+run git commit -a
+is "hostile: the commit goes on" "$RC" 0
+lacks "hostile: no escape sequence reaches the terminal" "$OUT$ERR" "$ESC"
+contains "hostile: the finding without its escape bytes" "$OUT$ERR" "a.txt:1: error: red [31malert[0m"
+lacks "hostile: a line number out of range is no finding" "$OUT$ERR" "99999999999"
+lacks "hostile: a finding without a path is none" "$OUT$ERR" "no path"
+is "hostile: the draft without fences, comments, escapes or runs of blank lines" \
+	"$(git log -1 --format=%B | od -c | head -c 2000 | grep -c '033')" 0
+is "hostile: the draft's text" "$(git log -1 --format=%B)" "feat: fenced[2J
+
+body line"
+contains "hostile: bytes that are not UTF-8 reach the model as U+FFFD" "$(last_prompt)" "+alpha �� not UTF-8"
+
+serve 'text:no findings' 'text:chore: big'
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "line %d of a big file\n", i }' >big.txt
+git add big.txt
+run git commit
+is "huge diff: the commit goes on" "$RC:$(subject)" "0:chore: big"
+contains "huge diff: the model is told the diff is cut" "$(last_prompt)" "[the diff is cut here:"
+P=$(last_prompt)
+if [ ${#P} -lt 200000 ]; then ok "huge diff: the message request stays small (${#P} bytes)"
+else not_ok "huge diff: the message request stays small" "expected: < 200000 bytes" "     got: ${#P}"; fi
+
 # --- uninstall ------------------------------------------------------------------
 run "$FORJA" hook uninstall
 is "uninstall: exit 0" "$RC:$ERR" "0:"

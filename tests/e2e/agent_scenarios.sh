@@ -283,9 +283,9 @@ lacks "compaction: the long file is no longer sent" "$(q 'msgs(1)')" "line 0399"
 contains "compaction: a notice says so" "$(q '" | ".join(e["text"] for e in of("notice"))')" "compacted"
 is "compaction: the answer is the second one (the summary streamed to no one)" \
 	"$(q '"".join(e["text"] for e in of("text_delta"))')" "Second answer."
-is "compaction: the store has a summary, then the prompt and the answer" \
-	"$(db "select group_concat(role, ',') from (select role from messages where session_id = '$CSID' and seq >= (select max(seq) from messages where session_id = '$CSID' and role = 'summary') order by seq)")" \
-	"summary,user,assistant"
+is "compaction: the store has one summary, and the answer last" \
+	"$(db "select count(*) from messages where session_id = '$CSID' and role = 'summary'") $(db "select role || ' ' || body from messages where session_id = '$CSID' order by seq desc limit 1")" \
+	'1 assistant {"content":"Second answer."}'
 is "compaction: the earlier messages stay in the store, before the summary" \
 	"$(db "select group_concat(role, ',') from (select role from messages where session_id = '$CSID' and seq < 5 order by seq)")" \
 	"user,assistant,tool,assistant"
@@ -305,6 +305,42 @@ is "compaction: a later --session starts from the summary, no second compaction"
 	"0 1 ['system', 'user', 'user', 'assistant', 'user']"
 is "compaction: ... with the summary first" \
 	"$(q 'msgs(0)[1]["content"].startswith("[Summary of the earlier part of this session]")') $(requests_ok)" "True []"
+rm -f "$XDG_CONFIG_HOME/forja/config.json"
+
+# In the middle of a turn: two prompts in one interactive session (fed
+# from a pipe); the second prompt's first answer reports 7,000 prompt
+# tokens of an 8192-token window, so its next request is compacted: the
+# first prompt's exchange is summarised, the current prompt, its call
+# and the call's result are kept, each stored once.
+printf '{"models": {"m": {"context_window": 8192}}}\n' >"$XDG_CONFIG_HOME/forja/config.json"
+serve <<'PY'
+seq = [calls(("write_file", {"path": "big2.txt", "content": "".join("row %04d of another long file\n" % i for i in range(300))})),
+       text("Wrote big2.txt."),
+       calls(("read_file", {"path": "calc.sh"}), usage=7000),
+       text("SUMMARY-TEXT: big2.txt was written."),
+       text("calc.sh has add.")]
+PY
+run sh -c "printf 'write another long file\nwhat does calc.sh hold?\n' | OPENAI_API_KEY=$KEY '$FORJA' --json --base-url '$BASE' --model m"
+is "mid-turn compaction: exit 0" "$RC" 0
+is "mid-turn compaction: five requests, all well-formed" "$(q 'len(reqs)') $(requests_ok)" "5 []"
+is "mid-turn compaction: the fourth is the summary request" "$(q 'msgs(3)[0]["content"].startswith("You summarise")')" True
+is "mid-turn compaction: the fifth keeps the prompt, its call and the result" \
+	"$(q '[m["role"] for m in msgs(4)]') $(q 'msgs(4)[1]["content"].startswith("[Summary of the earlier part")') $(q 'msgs(4)[2]["content"]') $(q 'msgs(4)[-1]["tool_call_id"]')" \
+	"['system', 'user', 'user', 'assistant', 'tool'] True what does calc.sh hold? call_1_0"
+lacks "mid-turn compaction: the long file is no longer sent" "$(q 'msgs(4)')" "row 0299"
+MSID=$(db "select id from sessions order by updated_at desc, rowid desc limit 1")
+is "mid-turn compaction: the store keeps the prompt, the call and its result once" \
+	"$(db "select count(*) from messages where session_id = '$MSID' and body like '%what does calc.sh hold?%' and role = 'user'") $(db "select count(*) from messages where session_id = '$MSID' and body like '%call_1_0%'")" \
+	"1 2"
+is "mid-turn compaction: one summary, seq without gaps" \
+	"$(db "select sum(role = 'summary'), count(*) = max(seq) from messages where session_id = '$MSID'")" "1|1"
+serve <<'PY'
+seq = [text("Fourth answer.")]
+PY
+run fx --json --session "$MSID" "and now?"
+is "mid-turn compaction: --session later loads the summary and what it kept" \
+	"$RC $(q '[m["role"] for m in msgs(0)]') $(requests_ok)" \
+	"0 ['system', 'user', 'user', 'assistant', 'tool', 'assistant', 'user'] []"
 rm -f "$XDG_CONFIG_HOME/forja/config.json"
 
 # --- kill -9 at random moments, then the store is checked and the session resumed ---

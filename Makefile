@@ -178,7 +178,7 @@ DIST_OUT   ?= build
 DEB_OUT    ?= build
 TAR        ?= tar
 DIST_NAME  := forja-$(VERSION)
-DIST_PATHS := .ci .editorconfig .gitignore LICENSE Makefile README.md completions \
+DIST_PATHS := .ci .editorconfig .gitignore .pre-commit-hooks.yaml LICENSE Makefile README.md completions \
               contracts include man packaging src tests
 DIST_LIST   = { if [ -e .git ]; then git -c core.quotepath=off ls-files; \
               else find $(DIST_PATHS) \( -type f -o -type l \) 2>/dev/null; fi; } | \

@@ -33,6 +33,8 @@ struct hmsg {
 	size_t ncalls;
 	char *tool_call_id, *tool_name;
 	bool is_error;
+	long long seq;         /* its number in the store, 0 when not stored */
+	long long keep_from;   /* summary: the first stored message it does not replace */
 };
 
 struct chunk {
@@ -215,7 +217,7 @@ static const char *jstr(const cJSON *o, const char *k)
 }
 
 /* A stored message back into the history; false when the body is not ours. */
-static bool hmsg_from_store(struct agent *a, const char *role, const char *body)
+static bool hmsg_from_store(struct agent *a, const char *role, const char *body, long long seq)
 {
 	cJSON *o = cJSON_Parse(body);
 	const cJSON *calls, *c;
@@ -231,6 +233,10 @@ static bool hmsg_from_store(struct agent *a, const char *role, const char *body)
 	m->tool_call_id = dup_or_null(jstr(o, "tool_call_id"));
 	m->tool_name = dup_or_null(jstr(o, "tool_name"));
 	m->is_error = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "is_error"));
+	m->seq = seq;
+	const cJSON *kf = cJSON_GetObjectItemCaseSensitive(o, "keep_from");
+	if (cJSON_IsNumber(kf) && kf->valuedouble >= 1)
+		m->keep_from = (long long)kf->valuedouble;
 	calls = cJSON_GetObjectItemCaseSensitive(o, "calls");
 	if (cJSON_IsArray(calls) && cJSON_GetArraySize(calls) > 0) {
 		m->calls = xcalloc((size_t)cJSON_GetArraySize(calls), sizeof *m->calls);
@@ -271,8 +277,20 @@ static void save_msg(struct agent *a, const struct hmsg *m, long long *seq)
 		return;
 	chat_of(m, &c);
 	char *body = agent_body_json(&c);
-	if (store_message_add(a->o.st, a->session_id, m->role, body, seq, &e) != 0)
+	if (m->keep_from > 0) {
+		/* a summary says which stored messages it does not replace */
+		cJSON *o = cJSON_Parse(body);
+		cJSON_AddNumberToObject(o, "keep_from", (double)m->keep_from);
+		free(body);
+		body = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+	}
+	long long got = 0;
+	if (store_message_add(a->o.st, a->session_id, m->role, body, &got, &e) != 0)
 		warn_store(a, &e);
+	((struct hmsg *)m)->seq = got;
+	if (seq)
+		*seq = got;
 	free(body);
 }
 
@@ -318,10 +336,26 @@ static int load_history(struct agent *a, struct ferr *e)
 
 	if (!a->o.st)
 		return 0;
-	if (store_message_list(a->o.st, a->session_id, true, &v, &n, e) != 0)
+	if (store_message_list(a->o.st, a->session_id, false, &v, &n, e) != 0)
 		return -1;
+	/* the last summary replaces what came before it, except the messages
+	 * from its keep_from on (the prompt it was made for, and what followed) */
+	size_t last = n;
 	for (size_t i = 0; i < n; i++)
-		hmsg_from_store(a, v[i].role, v[i].body);
+		if (strcmp(v[i].role, "summary") == 0)
+			last = i;
+	if (last == n) {
+		for (size_t i = 0; i < n; i++)
+			hmsg_from_store(a, v[i].role, v[i].body, v[i].seq);
+	} else {
+		hmsg_from_store(a, v[last].role, v[last].body, v[last].seq);
+		long long keep_from = a->nhist ? a->hist[a->nhist - 1].keep_from : 0;
+		for (size_t i = 0; keep_from > 0 && i < last; i++)
+			if (v[i].seq >= keep_from && strcmp(v[i].role, "summary") != 0)
+				hmsg_from_store(a, v[i].role, v[i].body, v[i].seq);
+		for (size_t i = last + 1; i < n; i++)
+			hmsg_from_store(a, v[i].role, v[i].body, v[i].seq);
+	}
 	store_messages_free(v, n);
 	size_t before = a->nhist;
 	repair_history(a);
@@ -1444,12 +1478,15 @@ static void on_summary(struct agent *a, const struct ferr *err)
 	struct hmsg *sm = hist_push(a, "summary");
 	sm->content = buf_steal(&s);
 	buf_release(&s);
+	/* the kept messages are in the store already, before the summary */
+	sm->keep_from = old - keep > 0 && kept[0].seq > 0 ? kept[0].seq : 0;
 	save_msg(a, sm, NULL);
 	for (size_t i = 0; i < old - keep; i++) {
 		struct hmsg *m = hist_push(a, kept[i].role);
 		free(m->role);
 		*m = kept[i];
-		save_msg(a, m, NULL);
+		if (!m->seq)
+			save_msg(a, m, NULL);
 	}
 	free(kept);
 	a->last_prompt_tokens = 0;

@@ -66,11 +66,18 @@ void prompt_system(const struct prompt_opts *o, struct buf *out)
 
 void prompt_tools(const struct contract_set *set, struct prompt_tools *out)
 {
+	prompt_tools_for(set, false, out);
+}
+
+void prompt_tools_for(const struct contract_set *set, bool read_only, struct prompt_tools *out)
+{
 	memset(out, 0, sizeof *out);
 	out->defs = xcalloc(set->count + 1, sizeof *out->defs);
 	out->texts = xcalloc(set->count + 1, sizeof *out->texts);
 	for (size_t i = 0; i < set->count; i++) {
 		const struct contract *c = &set->items[i];
+		if (read_only && (c->effects.nwrite > 0 || c->effects.exec || c->kind == CONTRACT_KIND_COMMAND))
+			continue;
 		cJSON *def = contract_tool_json(c);
 		const cJSON *params = cJSON_GetObjectItemCaseSensitive(def, "parameters");
 		char *text = params ? cJSON_PrintUnformatted(params) : NULL;

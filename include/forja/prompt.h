@@ -36,6 +36,9 @@ struct prompt_tools {
 	char **texts;                 /* the parameters JSON, owned */
 };
 void prompt_tools(const struct contract_set *set, struct prompt_tools *out);
+/* The same, with only the contracts that neither write nor run commands
+ * when read_only is true. */
+void prompt_tools_for(const struct contract_set *set, bool read_only, struct prompt_tools *out);
 void prompt_tools_free(struct prompt_tools *t);
 
 /* A rough token count of text (bytes / 4, rounded up): what the budget and

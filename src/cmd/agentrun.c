@@ -220,7 +220,7 @@ int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opt
 	if (executor_open(&r->x, r->root, app->sandbox, &r->set, e) != 0)
 		goto fail;
 	r->x_open = true;
-	prompt_tools(&r->set, &r->tools);
+	prompt_tools_for(&r->set, o->read_tools_only, &r->tools);
 
 	if (o->context && r->cfg.context_budget != 0) {
 		bool from_cache = false;
@@ -248,6 +248,14 @@ int agentrun_open(struct agentrun *r, struct app *app, const struct agentrun_opt
 	choice.provider = app->provider;
 	choice.model = app->model;
 	choice.base_url = app->base_url;
+	if (o->timeout_cap_ms > 0) {
+		/* a hook must not wait past its own deadline, not even to find the model */
+		long *t[] = { &r->cfg.timeouts.connect_ms, &r->cfg.timeouts.first_byte_ms,
+			      &r->cfg.timeouts.idle_ms, &r->cfg.timeouts.total_ms, &r->cfg.retry_total_ms };
+		for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+			if (*t[i] <= 0 || *t[i] > o->timeout_cap_ms)
+				*t[i] = o->timeout_cap_ms;
+	}
 	if (provider_resolve(&r->loop, r->http, &r->cfg, &choice, &r->pc, e) != 0)
 		goto fail;
 	r->pc_open = true;

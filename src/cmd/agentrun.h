@@ -33,6 +33,9 @@ struct agentrun_opts {
 	bool can_ask;
 	void (*before_change)(void *ctx);
 	void *change_ctx;
+	bool read_tools_only;         /* offer only the tools that neither write nor run commands */
+	long timeout_cap_ms;          /* > 0: no provider timeout (nor the retries) goes past it,
+	                                 the model lookup included */
 };
 
 struct agentrun {

@@ -1148,6 +1148,8 @@ static int run_pre_commit(struct app *app, size_t nargs)
 	ro.context = false;
 	ro.bus = &bus;
 	ro.can_ask = false;
+	ro.read_tools_only = true;
+	ro.timeout_cap_ms = cfg.hooks_timeout_ms;
 	if (agentrun_open(&r, app, &ro, &e) != 0)
 		goto fail;
 	run_ok = true;

@@ -22,7 +22,7 @@ stop_server() {
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	SRV_PID= SRV2_PID=
+	SRV_PID='' SRV2_PID=''
 }
 trap 'stop_server; rm -rf "$T_DIR"' EXIT
 

@@ -439,6 +439,8 @@ kill -0 "$LPID" 2>/dev/null && ok "the host's listener is alive" || escape "the 
 stale=
 for d in $(cgroups_now); do
 	printf '%s\n' "$CG_BEFORE" | grep -qxF "$d" && continue
+	# another user's (a root forja killed by another test) is not ours either
+	[ "$(stat -c %u "$d" 2>/dev/null)" = "$ME" ] || continue
 	pid=$(basename "$d" | sed -n 's/^forja-\([0-9]*\)-.*/\1/p')
 	[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && [ ! -d "/proc/$pid" ] && stale="$stale $d"
 done

@@ -957,7 +957,7 @@ static void test_session_ids(void)
 		   "an unknown full id is refused");
 	tap_is_str(e.msg, "no session beef0000000000000000000000000003", "... naming it");
 	for (int i = 0; i < 6; i++) {
-		char id[33], want[33];
+		char id[33], want[48];
 		store_session_new(st, "chat", "/p", id, &e);
 		snprintf(want, sizeof want, "abcd00000000000000000000000001%02d", i);
 		raw_rename(path.data, id, want);

@@ -138,7 +138,8 @@ if ! command -v dpkg-buildpackage >/dev/null 2>&1 || ! command -v dh >/dev/null 
 fi
 run mk deb DEB_OUT="$T_DIR/deb" DEB_SCRATCH="$T_DIR/debscratch"
 is "make deb succeeds" "$RC" 0
-[ "$RC" -eq 0 ] || printf '#   %s\n' "$(printf '%s\n%s' "$OUT" "$ERR" | tail -n 30)"
+# the end of what failed, each line a TAP comment (the runner shows a few)
+[ "$RC" -eq 0 ] || printf '%s\n%s\n' "$OUT" "$ERR" | grep -v '^$' | tail -n 5 | sed 's/^/#   /'
 deb=$(ls "$T_DIR/deb/forja_${version}_"*.deb 2>/dev/null | head -n 1)
 check "make deb puts forja_${version}_ARCH.deb in DEB_OUT" test -f "$deb"
 [ -f "$deb" ] || { done_testing; exit; }

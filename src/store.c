@@ -432,7 +432,7 @@ static int newer_error(struct store *st, int version, struct ferr *e)
 static int check_identity(struct store *st, int *out_version, struct ferr *e)
 {
 	sqlite3_stmt *stmt = NULL;
-	int version, app_id, objects;
+	int version = 0, app_id = 0, objects = 0;
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(st->db,
@@ -479,7 +479,7 @@ out:
 static int migrate(struct store *st, struct ferr *e)
 {
 	char sql[96];
-	int version;
+	int version = 0;
 
 	for (;;) {
 		if (exec_sql(st, "BEGIN IMMEDIATE", "cannot start the schema migration", e) < 0)
@@ -553,7 +553,7 @@ out:
 
 static int configure(struct store *st, struct ferr *e)
 {
-	int version;
+	int version = 0;
 
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	if (exec_sql(st, "PRAGMA trusted_schema = OFF", "cannot configure", e) < 0)

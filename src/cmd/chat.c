@@ -281,9 +281,11 @@ static int revert_audit(struct chat *c, long long since, struct buf *report, str
 					buf_printf(report, "could not restore %s: %s\n", ch->path, we.msg);
 					continue;
 				}
-				if (ch->mode)
-					fchmodat(c->r.x.ws.root_fd, ch->path, ch->mode & 07777, 0);
-				buf_printf(report, "restored %s\n", ch->path);
+				if (ch->mode && fchmodat(c->r.x.ws.root_fd, ch->path, ch->mode & 07777, 0) != 0)
+					buf_printf(report, "restored %s, but not its mode %o: %s\n", ch->path,
+						   ch->mode & 07777, strerror(errno));
+				else
+					buf_printf(report, "restored %s\n", ch->path);
 			} else if (pathpol_check_write(&c->r.x.ws, ch->path, NULL, 0, &we) == 0 &&
 				   unlinkat(c->r.x.ws.root_fd, ch->path, 0) == 0) {
 				buf_printf(report, "removed %s\n", ch->path);

@@ -41,6 +41,9 @@ struct shadow {
 	struct buf notes;
 	char **drop;           /* paths the last snapshot took out of the index */
 	size_t ndrop, drop_cap;
+	long long new_files, new_bytes; /* what this snapshot has to read */
+	long long max_files;
+	bool over_budget;
 };
 
 static int git_fail(struct ferr *e, enum ferr_class cls, const char *what)
@@ -496,7 +499,8 @@ static int snapshot_filter(const char *path, const char *matched, void *payload)
 		if (strcmp(s->drop[i], path) == 0)
 			return 1;
 	buf_printf(&full, "%s/%s", s->root, path);
-	if (lstat(full.data, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > SHADOW_MAX_FILE) {
+	bool have = lstat(full.data, &st) == 0;
+	if (have && S_ISREG(st.st_mode) && st.st_size > SHADOW_MAX_FILE) {
 		note(s, s->stats.skipped_repos + s->stats.skipped_large,
 		     "left out (larger than 50 MiB): ", path);
 		s->stats.skipped_large++;
@@ -506,6 +510,13 @@ static int snapshot_filter(const char *path, const char *matched, void *payload)
 		   git_ignore_path_is_ignored(&ignored, s->repo, path) == 0 && ignored) {
 		drop_path(s, path);
 		skip = 1;
+	} else if (have && S_ISREG(st.st_mode)) {
+		s->new_files++;
+		s->new_bytes += st.st_size;
+		if (s->new_files > s->max_files || s->new_bytes > SHADOW_MAX_CHANGED_BYTES) {
+			s->over_budget = true;
+			skip = -1;        /* stops add_all */
+		}
 	}
 	git_error_clear();
 	buf_release(&full);
@@ -537,8 +548,24 @@ int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct fe
 		return -1;
 	if (git_index_read(s->index, 0) != 0)
 		return git_fail(e, FERR_IO, "reading the shadow index");
-	if (git_index_add_all(s->index, &pathspec, GIT_INDEX_ADD_DEFAULT, snapshot_filter, s) != 0)
+	s->new_files = s->new_bytes = 0;
+	s->over_budget = false;
+	/* FORJA_SHADOW_MAX_FILES lowers the file budget (for tests) */
+	const char *mf = getenv("FORJA_SHADOW_MAX_FILES");
+	s->max_files = mf && atoll(mf) > 0 && atoll(mf) < SHADOW_MAX_CHANGED_FILES ? atoll(mf)
+										   : SHADOW_MAX_CHANGED_FILES;
+	if (git_index_add_all(s->index, &pathspec, GIT_INDEX_ADD_DEFAULT, snapshot_filter, s) != 0) {
+		if (s->over_budget) {
+			/* forget the part recorded in memory */
+			git_index_read(s->index, 1);
+			git_error_clear();
+			return ferr_set(e, FERR_FAILED,
+					"the workspace is too big to snapshot: more than %lld files or %lld MiB "
+					"changed since the last snapshot",
+					s->max_files, SHADOW_MAX_CHANGED_BYTES >> 20);
+		}
 		return git_fail(e, FERR_IO, "recording the workspace");
+	}
 	err = git_index_update_all(s->index, &pathspec, snapshot_filter, s);
 	if (err != 0)
 		return git_fail(e, FERR_IO, "recording deleted files");

@@ -59,6 +59,13 @@
 #define SHADOW_MAX_FILE ((long long)50 * 1024 * 1024)
 /* The ref of the shadow repository that holds the latest snapshot. */
 #define SHADOW_REF "refs/forja/snapshots"
+/* One snapshot records at most this many new or changed files, of at most
+ * this many bytes in all; past either it fails (FERR_FAILED) and records
+ * nothing: forja started in a home directory must not hash all of it.
+ * Unchanged files cost a stat, not a read, so a project that fits once
+ * fits after. */
+#define SHADOW_MAX_CHANGED_FILES 200000
+#define SHADOW_MAX_CHANGED_BYTES ((long long)1024 * 1024 * 1024)
 
 struct shadow;
 

@@ -378,6 +378,39 @@ static void test_plain_workspace(void)
 	free(ws);
 }
 
+/* A workspace with more new files than the budget (forja started in a
+ * home directory) is refused whole, records nothing, and fits again once
+ * the budget allows */
+static void test_budget(void)
+{
+	struct ferr e = FERR_INIT;
+	struct shadow *s = NULL;
+	char oid[41];
+	char *ws = path_in(tmp, "budget");
+
+	sh("mkdir -p '%s' && cd '%s' && for i in 1 2 3 4 5 6 7 8 9 10; do echo $i >f$i; done", ws, ws);
+	tap_is_int(shadow_open(ws, &s, &e), 0, "budget: shadow_open");
+	if (!s)
+		goto out;
+	setenv("FORJA_SHADOW_MAX_FILES", "5", 1);
+	tap_is_int(shadow_snapshot(s, "too many", oid, &e), -1, "budget: 10 new files over a budget of 5 are refused");
+	tap_is_int(e.cls, FERR_FAILED, "budget: ... as a failure");
+	tap_ok(strstr(e.msg, "too big to snapshot") != NULL, "budget: ... saying why");
+	if (!strstr(e.msg, "too big"))
+		printf("#   got: %s\n", e.msg);
+	tap_is_str(oid, "", "budget: ... and no snapshot id");
+	ferr_clear(&e);
+	tap_is_int(shadow_snapshot(s, "still too many", oid, &e), -1, "budget: nothing half-recorded: still refused");
+	ferr_clear(&e);
+	unsetenv("FORJA_SHADOW_MAX_FILES");
+	tap_is_int(shadow_snapshot(s, "fits", oid, &e), 0, "budget: with the default budget it is recorded");
+	is_changed(s, oid, "", "budget: ... all of it");
+	shadow_close(s);
+out:
+	unsetenv("FORJA_SHADOW_MAX_FILES");
+	free(ws);
+}
+
 /* forja's state directory inside the workspace (forja run in $HOME), and
  * a file recorded once then ignored */
 static void test_state_inside_and_ignored_later(void)
@@ -573,6 +606,7 @@ int main(void)
 	unsetenv("GIT_WORK_TREE");
 	unsetenv("GIT_INDEX_FILE");
 	umask(022);
+	test_budget();
 
 	test_git_workspace();
 	test_plain_workspace();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -530,7 +531,7 @@ static void forget_dropped(struct shadow *s)
 	s->ndrop = 0;
 }
 
-int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct ferr *e)
+static int snapshot_locked(struct shadow *s, const char *label, char oid[41], struct ferr *e)
 {
 	char *all[] = { "*" };
 	git_strarray pathspec = { all, 1 };
@@ -611,6 +612,40 @@ out:
 	git_signature_free(sig);
 	git_commit_free(parent);
 	git_tree_free(tree);
+	return rc;
+}
+
+/*
+ * Snapshots of one shadow repository take turns: an exclusive flock(2) on
+ * <dir>/forja.lock, which the kernel drops when its holder dies.  Holding
+ * it, a libgit2 lock file left in the shadow repository (index.lock, the
+ * snapshot ref's .lock) can only be from a forja killed mid-snapshot, and
+ * is removed: one kill -9 must not stop every later snapshot.
+ */
+int shadow_snapshot(struct shadow *s, const char *label, char oid[41], struct ferr *e)
+{
+	struct buf p = BUF_INIT;
+	int fd, rc;
+
+	oid[0] = '\0';
+	buf_printf(&p, "%s/forja.lock", s->dir);
+	fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		rc = ferr_set(e, FERR_IO, "%s: %s", p.data, strerror(errno));
+		buf_release(&p);
+		return rc;
+	}
+	while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+		;
+	static const char *const stale[] = { "index.lock", SHADOW_REF ".lock" };
+	for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) {
+		buf_reset(&p);
+		buf_printf(&p, "%s/%s", s->dir, stale[i]);
+		unlink(p.data);
+	}
+	rc = snapshot_locked(s, label, oid, e);
+	close(fd);
+	buf_release(&p);
 	return rc;
 }
 

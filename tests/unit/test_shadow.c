@@ -405,6 +405,13 @@ static void test_budget(void)
 	unsetenv("FORJA_SHADOW_MAX_FILES");
 	tap_is_int(shadow_snapshot(s, "fits", oid, &e), 0, "budget: with the default budget it is recorded");
 	is_changed(s, oid, "", "budget: ... all of it");
+	/* a forja killed mid-snapshot leaves libgit2's lock files behind */
+	sh("cd '%s' && echo 11 >f11 && : >'%s/index.lock' && mkdir -p '%s/refs/forja' && : >'%s/refs/forja/snapshots.lock'",
+	   ws, shadow_path(s), shadow_path(s), shadow_path(s));
+	tap_is_int(shadow_snapshot(s, "after a kill", oid, &e), 0, "stale lock files of a killed snapshot do not block the next");
+	if (e.msg[0])
+		printf("#   error: %s\n", e.msg);
+	is_changed(s, oid, "", "... and it recorded the new file");
 	shadow_close(s);
 out:
 	unsetenv("FORJA_SHADOW_MAX_FILES");

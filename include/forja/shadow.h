@@ -39,8 +39,9 @@
  * (a stat of each file, a read of each changed one) and may take a while
  * on a large tree; do not call them from a libuv callback that must stay
  * short.  Two forja processes on the same workspace share the shadow
- * repository: a snapshot taken while another one writes the index fails
- * with FERR_IO naming the lock rather than waiting.
+ * repository: their snapshots take turns (an flock on <dir>/forja.lock,
+ * waited for), and lock files a forja killed mid-snapshot left behind are
+ * removed by the next snapshot.
  *
  * Errors: FERR_IO names the file or libgit2 operation that failed, FERR_USAGE
  * a snapshot id that is malformed or unknown, FERR_CONFIG an unusable state

@@ -593,21 +593,32 @@ static bool is_always(const struct agent *a, const char *name)
 	return false;
 }
 
+/* text (len bytes) kept to about max bytes: its head and tail, cut at
+ * UTF-8 boundaries, around a line that says how much is missing and why
+ * (why: a printf format taking that count).  out gets the result. */
+static void cut_middle(struct buf *out, const char *text, size_t len, size_t max, const char *why)
+{
+	size_t head = max / 2, from = len - max / 2;
+
+	while (head > 0 && ((unsigned char)text[head] & 0xc0) == 0x80)
+		head--;
+	while (from < len && ((unsigned char)text[from] & 0xc0) == 0x80)
+		from++;
+	buf_add(out, text, head);
+	buf_puts(out, "\n[… ");
+	buf_printf(out, why, from - head);
+	buf_puts(out, " …]\n");
+	buf_add(out, text + from, len - from);
+}
+
 static void cut_result(struct buf *text)
 {
+	struct buf out = BUF_INIT;
+
 	if (text->len <= AGENT_RESULT_MAX)
 		return;
-	size_t head = AGENT_RESULT_MAX / 2, tail = AGENT_RESULT_MAX / 2;
-	while (head > 0 && ((unsigned char)text->data[head] & 0xc0) == 0x80)
-		head--;
-	size_t from = text->len - tail;
-	while (from < text->len && ((unsigned char)text->data[from] & 0xc0) == 0x80)
-		from++;
-	struct buf out = BUF_INIT;
-	buf_add(&out, text->data, head);
-	buf_printf(&out, "\n[… %zu bytes of this result cut; ask for a narrower range or filter the output …]\n",
-		   from - head);
-	buf_add(&out, text->data + from, text->len - from);
+	cut_middle(&out, text->data, text->len, AGENT_RESULT_MAX,
+		   "%zu bytes of this result cut; ask for a narrower range or filter the output");
 	buf_release(text);
 	*text = out;
 }
@@ -961,6 +972,41 @@ static void decide(struct agent *a, struct pcall *p)
 
 /* ---- the model's answer ----------------------------------------------------- */
 
+/* Add a response's usage to the turn and the session, and record it.  A
+ * conversation response's prompt size also becomes the base of the next
+ * estimate (a summary request's does not: it is not the conversation). */
+static void account(struct agent *a, const struct chat_result *r, bool conversation)
+{
+	struct ferr e = FERR_INIT;
+
+	if (conversation ? r->prompt_tokens < 0 && r->completion_tokens < 0
+			 : r->prompt_tokens <= 0 && r->completion_tokens <= 0)
+		return;
+	long long p = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
+	long long c = r->completion_tokens > 0 ? r->completion_tokens : 0;
+	long long cached = r->cached_tokens > 0 ? r->cached_tokens : 0;
+	double cost = agent_cost(a, p, c, cached);
+	a->prompt_tokens += p;
+	a->completion_tokens += c;
+	if (conversation)
+		a->cached_tokens += cached;
+	a->turn_prompt += p;
+	a->turn_completion += c;
+	if (cost < 0) {
+		a->cost_unknown = true;
+	} else {
+		a->cost += cost;
+		a->turn_cost += cost;
+	}
+	if (conversation && p > 0) {
+		a->last_prompt_tokens = p + c;
+		a->bytes_since = 0;
+	}
+	if (a->o.st && store_usage_add(a->o.st, a->session_id, a->o.pc->name, a->o.pc->model, p, c,
+				       cached, r->reasoning_tokens, cost, &e) != 0)
+		warn_store(a, &e);
+}
+
 static void on_response(void *ctx, const struct ferr *err)
 {
 	struct agent *a = ctx;
@@ -978,30 +1024,7 @@ static void on_response(void *ctx, const struct ferr *err)
 	}
 	a->requests++;
 	/* usage first: a failed call may still have cost */
-	if (r->prompt_tokens >= 0 || r->completion_tokens >= 0) {
-		long long p = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
-		long long c = r->completion_tokens > 0 ? r->completion_tokens : 0;
-		long long cached = r->cached_tokens > 0 ? r->cached_tokens : 0;
-		double cost = agent_cost(a, p, c, cached);
-		a->prompt_tokens += p;
-		a->completion_tokens += c;
-		a->cached_tokens += cached;
-		a->turn_prompt += p;
-		a->turn_completion += c;
-		if (cost < 0)
-			a->cost_unknown = true;
-		else {
-			a->cost += cost;
-			a->turn_cost += cost;
-		}
-		if (p > 0) {
-			a->last_prompt_tokens = p + c;
-			a->bytes_since = 0;
-		}
-		if (a->o.st && store_usage_add(a->o.st, a->session_id, a->o.pc->name, a->o.pc->model, p, c,
-					       cached, r->reasoning_tokens, cost, &e) != 0)
-			warn_store(a, &e);
-	}
+	account(a, r, true);
 	if (err) {
 		/* what was said before a cancel is kept, marked */
 		if (err->cls == FERR_INTERRUPTED || a->cancelled) {
@@ -1154,16 +1177,9 @@ static void prune_results(struct agent *a, size_t from)
 		if (strcmp(m->role, "tool") != 0 || l <= AGENT_PRUNED_MAX)
 			continue;
 		struct buf b = BUF_INIT;
-		size_t head = AGENT_PRUNED_MAX / 2, tail = AGENT_PRUNED_MAX / 2;
-		while (head > 0 && ((unsigned char)m->content[head] & 0xc0) == 0x80)
-			head--;
-		size_t from_tail = l - tail;
-		while (from_tail < l && ((unsigned char)m->content[from_tail] & 0xc0) == 0x80)
-			from_tail++;
-		buf_add(&b, m->content, head);
-		buf_printf(&b, "\n[… %zu bytes of this old result removed to fit the context window; "
-			       "run the tool again if you need them …]\n", from_tail - head);
-		buf_puts(&b, m->content + from_tail);
+		cut_middle(&b, m->content, l, AGENT_PRUNED_MAX,
+			   "%zu bytes of this old result removed to fit the context window; "
+			   "run the tool again if you need them");
 		cut += l - b.len;
 		free(m->content);
 		m->content = buf_steal(&b);
@@ -1426,21 +1442,7 @@ static void on_summary(struct agent *a, const struct ferr *err)
 	struct ferr e = FERR_INIT;
 
 	a->summary_call = false;
-	if (r->prompt_tokens > 0 || r->completion_tokens > 0) {
-		long long p = r->prompt_tokens > 0 ? r->prompt_tokens : 0, c = r->completion_tokens > 0 ? r->completion_tokens : 0;
-		double cost = agent_cost(a, p, c, r->cached_tokens);
-		a->prompt_tokens += p;
-		a->completion_tokens += c;
-		a->turn_prompt += p;
-		a->turn_completion += c;
-		if (cost < 0)
-			a->cost_unknown = true;
-		else
-			a->cost += cost, a->turn_cost += cost;
-		if (a->o.st && store_usage_add(a->o.st, a->session_id, a->o.pc->name, a->o.pc->model, p, c,
-					       r->cached_tokens, r->reasoning_tokens, cost, &e) != 0)
-			warn_store(a, &e);
-	}
+	account(a, r, false);
 	if (err || !r->text.len) {
 		if (err && (err->cls == FERR_INTERRUPTED || a->cancelled)) {
 			chat_result_release(r);

@@ -3,7 +3,9 @@
  * every command.
  */
 #include "forja/app.h"
+#include "forja/buf.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,4 +164,19 @@ void app_print_error(const struct app *app, const struct ferr *e)
 
 	fprintf(stderr, "%sforja:%s %s\n", color ? "\033[1;31m" : "",
 		color ? "\033[0m" : "", e->msg[0] ? e->msg : ferr_class_name(e->cls));
+}
+
+int app_usage_error(const struct app *app, const char *fmt, ...)
+{
+	struct ferr e = FERR_INIT;
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	ferr_set(&e, FERR_USAGE, "%s", buf_cstr(&msg));
+	app_print_error(app, &e);
+	buf_release(&msg);
+	return EXIT_USAGE;
 }

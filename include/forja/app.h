@@ -75,4 +75,9 @@ void app_resolve_color(struct app *app);
  * stderr is a terminal and colour is allowed. */
 void app_print_error(const struct app *app, const struct ferr *e);
 
+/* Print a usage error made from fmt as app_print_error() does; returns
+ * EXIT_USAGE, for `return app_usage_error(app, "...", ...);`. */
+int app_usage_error(const struct app *app, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif

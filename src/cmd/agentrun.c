@@ -11,6 +11,7 @@
 
 #include "agentrun.h"
 #include "forja/bootstrap.h"
+#include "forja/term.h"
 #include "forja/utf8.h"
 
 /* Prices in USD per million tokens (input, output, cached input) and
@@ -509,4 +510,36 @@ void agentrun_set_approvals(struct agentrun *r, bool approvals_auto)
 	r->approvals_auto = approvals_auto;
 	agent_set_approvals(r->agent, approvals_auto);
 	rebuild_prompt(r);
+}
+
+enum agent_answer agentrun_ask_terminal(const struct exec_call *call, FILE *in, FILE *out,
+					const struct term_style *style, char **reason)
+{
+	struct term_ask_request req;
+	bool shell = call->argc == 3 && strcmp(call->argv[0], "sh") == 0 &&
+		     strcmp(call->argv[1], "-c") == 0;
+
+	memset(&req, 0, sizeof req);
+	req.tool = call->c->name;
+	req.why = call->spawns ? "it runs a command" : call->writes ? "it changes files"
+								  : "its contract asks every time";
+	if (call->jailed) {
+		if (shell)
+			req.shell = call->argv[2];
+		else
+			req.argv = (const char *const *)call->argv;
+	} else if (call->writes) {
+		req.diff = call->preview;
+	} else {
+		req.summary = call->summary;
+	}
+	switch (term_ask(&req, in, out, style, reason)) {
+	case TERM_ANSWER_YES:
+		return AGENT_YES;
+	case TERM_ANSWER_ALWAYS:
+		return AGENT_ALWAYS;
+	case TERM_ANSWER_NO:
+		break;
+	}
+	return AGENT_NO;
 }

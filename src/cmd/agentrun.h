@@ -8,6 +8,7 @@
 #define FORJA_CMD_AGENTRUN_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "forja/agent.h"
@@ -84,6 +85,12 @@ int agentrun_turn(struct agentrun *r, const char *text, struct agent_outcome *ou
 		  struct ferr *e);
 /* /compact */
 int agentrun_compact(struct agentrun *r, struct agent_outcome *out, struct ferr *e);
+
+/* Ask the person at in/out whether call may run (term_ask with the exact
+ * command, the diff or the summary), as an agent answer. */
+struct term_style;
+enum agent_answer agentrun_ask_terminal(const struct exec_call *call, FILE *in, FILE *out,
+					const struct term_style *style, char **reason);
 
 /* The exit code for how a turn ended. */
 int agentrun_exit_code(const struct agent_outcome *o);

@@ -91,35 +91,10 @@ static const char *reset(const struct chat *c)
 static enum agent_answer ask(void *ctx, const struct exec_call *call, char **reason)
 {
 	struct chat *c = ctx;
-	struct term_ask_request req;
-	bool shell = call->argc == 3 && strcmp(call->argv[0], "sh") == 0 &&
-		     strcmp(call->argv[1], "-c") == 0;
 
-	memset(&req, 0, sizeof req);
-	req.tool = call->c->name;
-	req.why = call->spawns ? "it runs a command" : call->writes ? "it changes files"
-								  : "its contract asks every time";
-	if (call->jailed) {
-		if (shell)
-			req.shell = call->argv[2];
-		else
-			req.argv = (const char *const *)call->argv;
-	} else if (call->writes) {
-		req.diff = call->preview;
-	} else {
-		req.summary = call->summary;
-	}
 	if (c->rend)
 		term_render_break(c->rend);
-	switch (term_ask(&req, stdin, c->out, &c->ropt.style, reason)) {
-	case TERM_ANSWER_YES:
-		return AGENT_YES;
-	case TERM_ANSWER_ALWAYS:
-		return AGENT_ALWAYS;
-	case TERM_ANSWER_NO:
-		break;
-	}
-	return AGENT_NO;
+	return agentrun_ask_terminal(call, stdin, c->out, &c->ropt.style, reason);
 }
 
 static void tick(void *ctx)

@@ -17,23 +17,6 @@ const struct opt_spec cmd_contracts_options[] = { { 0 } };
 
 static const char *const subcommands[] = { "list", "show", "check" };
 
-static int usage_error(const struct app *app, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage_error(const struct app *app, const char *fmt, ...)
-{
-	struct ferr e = FERR_INIT;
-	struct buf msg = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
-	ferr_set(&e, FERR_USAGE, "%s", buf_cstr(&msg));
-	app_print_error(app, &e);
-	buf_release(&msg);
-	return EXIT_USAGE;
-}
-
 /* Each "\n"-terminated line of text on stderr as "forja: line". */
 static void print_lines_stderr(const struct app *app, const char *text)
 {
@@ -219,10 +202,10 @@ static int run_show(struct app *app, const char *name)
 		/* the one asked for may be among the files that did not load */
 		print_lines_stderr(app, buf_cstr(&problems));
 		if (hint)
-			exit_code = usage_error(app, "contracts show: no contract named '%s'; "
+			exit_code = app_usage_error(app, "contracts show: no contract named '%s'; "
 						     "did you mean '%s'?", name, hint);
 		else
-			exit_code = usage_error(app, "contracts show: no contract named '%s'%s; "
+			exit_code = app_usage_error(app, "contracts show: no contract named '%s'%s; "
 						     "see 'forja contracts list'", name,
 						set.count ? "" : " (none are loaded)");
 		free(names);
@@ -315,17 +298,17 @@ int cmd_contracts(struct app *app, int argc, char **argv)
 	sub = nargs ? args[0] : "list";
 	if (strcmp(sub, "list") == 0) {
 		if (nargs > 1)
-			rc = usage_error(app, "contracts list: unexpected argument '%s'; "
+			rc = app_usage_error(app, "contracts list: unexpected argument '%s'; "
 					      "did you mean 'forja contracts show %s'?",
 					 args[1], args[1]);
 		else
 			rc = run_list(app);
 	} else if (strcmp(sub, "show") == 0) {
 		if (nargs < 2)
-			rc = usage_error(app, "contracts show: which contract? 'forja contracts "
+			rc = app_usage_error(app, "contracts show: which contract? 'forja contracts "
 					      "list' shows the names");
 		else if (nargs > 2)
-			rc = usage_error(app, "contracts show: one contract at a time, "
+			rc = app_usage_error(app, "contracts show: one contract at a time, "
 					      "got '%s' and '%s'", args[1], args[2]);
 		else
 			rc = run_show(app, args[1]);
@@ -335,10 +318,10 @@ int cmd_contracts(struct app *app, int argc, char **argv)
 		const char *hint = opt_suggest(sub, subcommands,
 					       sizeof subcommands / sizeof *subcommands);
 		if (hint)
-			rc = usage_error(app, "contracts: '%s' is not a subcommand; "
+			rc = app_usage_error(app, "contracts: '%s' is not a subcommand; "
 					      "did you mean '%s'?", sub, hint);
 		else
-			rc = usage_error(app, "contracts: '%s' is not a subcommand; "
+			rc = app_usage_error(app, "contracts: '%s' is not a subcommand; "
 					      "use list, show or check", sub);
 	}
 out:

@@ -86,35 +86,11 @@ static int read_stdin(struct buf *out, struct ferr *e)
 static enum agent_answer ask_tty(void *ctx, const struct exec_call *call, char **reason)
 {
 	struct term_style style;
-	struct term_ask_request req;
-	bool shell = call->argc == 3 && strcmp(call->argv[0], "sh") == 0 &&
-		     strcmp(call->argv[1], "-c") == 0;
 
 	(void)ctx;
 	term_style_detect(&style, stderr);
-	memset(&req, 0, sizeof req);
-	req.tool = call->c->name;
-	req.why = call->spawns ? "it runs a command" : call->writes ? "it changes files" : "its contract asks every time";
-	if (call->jailed) {
-		if (shell)
-			req.shell = call->argv[2];
-		else
-			req.argv = (const char *const *)call->argv;
-	} else if (call->writes) {
-		req.diff = call->preview;
-	} else {
-		req.summary = call->summary;
-	}
 	fflush(stdout);
-	switch (term_ask(&req, stdin, stderr, &style, reason)) {
-	case TERM_ANSWER_YES:
-		return AGENT_YES;
-	case TERM_ANSWER_ALWAYS:
-		return AGENT_ALWAYS;
-	case TERM_ANSWER_NO:
-		break;
-	}
-	return AGENT_NO;
+	return agentrun_ask_terminal(call, stdin, stderr, &style, reason);
 }
 
 struct flusher {

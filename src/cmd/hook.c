@@ -61,23 +61,6 @@ struct hook_repo {
 	char *hooks_dir;
 };
 
-static int usage(const struct app *app, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage(const struct app *app, const char *fmt, ...)
-{
-	struct ferr e = FERR_INIT;
-	struct buf msg = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
-	ferr_set(&e, FERR_USAGE, "%s", buf_cstr(&msg));
-	app_print_error(app, &e);
-	buf_release(&msg);
-	return EXIT_USAGE;
-}
-
 static bool is_supported(const char *hook)
 {
 	for (size_t i = 0; i < NHOOKS; i++)
@@ -91,9 +74,9 @@ static int unsupported(const struct app *app, const char *sub, const char *hook)
 	const char *hint = opt_suggest(hook, hook_names, NHOOKS);
 
 	if (hint)
-		return usage(app, "hook %s: '%s' is not a hook forja provides; did you mean '%s'?",
+		return app_usage_error(app, "hook %s: '%s' is not a hook forja provides; did you mean '%s'?",
 			     sub, hook, hint);
-	return usage(app, "hook %s: '%s' is not a hook forja provides (pre-commit, prepare-commit-msg)",
+	return app_usage_error(app, "hook %s: '%s' is not a hook forja provides (pre-commit, prepare-commit-msg)",
 		     sub, hook);
 }
 
@@ -924,7 +907,7 @@ static int run_prepare_commit_msg(struct app *app, char **args, size_t nargs)
 	size_t nfiles = 0, ncommits = 0, nconventional = 0;
 
 	if (nargs < 1 || nargs > 3)
-		return usage(app, "hook run prepare-commit-msg: usage: forja hook run "
+		return app_usage_error(app, "hook run prepare-commit-msg: usage: forja hook run "
 				  "prepare-commit-msg FILE [SOURCE [COMMIT]]");
 	const char *file = args[0];
 	/* the pre-commit framework passes the file only, the source in the
@@ -1270,12 +1253,12 @@ int cmd_hook(struct app *app, int argc, char **argv)
 	}
 	const char *sub = nargs ? args[0] : NULL;
 	if (!sub) {
-		rc = usage(app, "hook: which subcommand? usage: %s", self->usage);
+		rc = app_usage_error(app, "hook: which subcommand? usage: %s", self->usage);
 		goto out;
 	}
 	if (strcmp(sub, "run") == 0) {
 		if (nargs < 2) {
-			rc = usage(app, "hook run: which hook? pre-commit or prepare-commit-msg");
+			rc = app_usage_error(app, "hook run: which hook? pre-commit or prepare-commit-msg");
 			goto out;
 		}
 		if (!is_supported(args[1])) {
@@ -1292,12 +1275,12 @@ int cmd_hook(struct app *app, int argc, char **argv)
 	if (!install && !uninstall && strcmp(sub, "list") != 0) {
 		static const char *const subs[] = { "install", "uninstall", "list", "run" };
 		const char *hint = opt_suggest(sub, subs, 4);
-		rc = hint ? usage(app, "hook: unknown subcommand '%s'; did you mean '%s'?", sub, hint)
-			  : usage(app, "hook: unknown subcommand '%s'; usage: %s", sub, self->usage);
+		rc = hint ? app_usage_error(app, "hook: unknown subcommand '%s'; did you mean '%s'?", sub, hint)
+			  : app_usage_error(app, "hook: unknown subcommand '%s'; usage: %s", sub, self->usage);
 		goto out;
 	}
 	if (!install && !uninstall && nargs > 1) {
-		rc = usage(app, "hook list: unexpected argument '%s'", args[1]);
+		rc = app_usage_error(app, "hook list: unexpected argument '%s'", args[1]);
 		goto out;
 	}
 	for (size_t i = 1; i < nargs; i++)

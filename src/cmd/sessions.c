@@ -44,23 +44,6 @@ struct history {
 	size_t ncalls;
 };
 
-static int usage_error(const struct app *app, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage_error(const struct app *app, const char *fmt, ...)
-{
-	struct ferr e = FERR_INIT;
-	struct buf msg = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
-	ferr_set(&e, FERR_USAGE, "%s", buf_cstr(&msg));
-	app_print_error(app, &e);
-	buf_release(&msg);
-	return EXIT_USAGE;
-}
-
 static int report(const struct app *app, struct ferr *e, const char *context)
 {
 	ferr_prefix(e, "%s", context);
@@ -823,41 +806,41 @@ int cmd_sessions(struct app *app, int argc, char **argv)
 	}
 	sub = nargs ? args[0] : "list";
 	if (strcmp(sub, "list") != 0 && (all || ids)) {
-		rc = usage_error(app, "sessions %s: --%s only goes with list", sub,
+		rc = app_usage_error(app, "sessions %s: --%s only goes with list", sub,
 				 all ? "all" : "ids");
 		goto out;
 	}
 	if (strcmp(sub, "export") != 0 && markdown) {
-		rc = usage_error(app, "sessions %s: --markdown only goes with export", sub);
+		rc = app_usage_error(app, "sessions %s: --markdown only goes with export", sub);
 		goto out;
 	}
 	if (strcmp(sub, "list") == 0) {
 		if (nargs > 1) {
-			rc = usage_error(app, "sessions list: unexpected argument '%s'; did you mean "
+			rc = app_usage_error(app, "sessions list: unexpected argument '%s'; did you mean "
 					      "'forja sessions show %s'?", args[1], args[1]);
 			goto out;
 		}
 		if (ids && app->json) {
-			rc = usage_error(app, "sessions list: --ids and --json do not go together");
+			rc = app_usage_error(app, "sessions list: --ids and --json do not go together");
 			goto out;
 		}
 	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 ||
 		   strcmp(sub, "resume") == 0) {
 		if (nargs != 2) {
-			rc = nargs < 2 ? usage_error(app, "sessions %s: which session? 'forja sessions "
+			rc = nargs < 2 ? app_usage_error(app, "sessions %s: which session? 'forja sessions "
 							  "list' shows their ids", sub)
-				       : usage_error(app, "sessions %s: one session at a time, got "
+				       : app_usage_error(app, "sessions %s: one session at a time, got "
 							  "'%s' and '%s'", sub, args[1], args[2]);
 			goto out;
 		}
 		if (markdown && app->json) {
-			rc = usage_error(app, "sessions export: --markdown and --json do not go "
+			rc = app_usage_error(app, "sessions export: --markdown and --json do not go "
 					      "together");
 			goto out;
 		}
 	} else if (strcmp(sub, "rm") == 0) {
 		if (nargs < 2) {
-			rc = usage_error(app, "sessions rm: which sessions? 'forja sessions list' "
+			rc = app_usage_error(app, "sessions rm: which sessions? 'forja sessions list' "
 					      "shows their ids");
 			goto out;
 		}
@@ -865,10 +848,10 @@ int cmd_sessions(struct app *app, int argc, char **argv)
 		const char *hint = opt_suggest(sub, subcommands,
 					       sizeof subcommands / sizeof *subcommands);
 		if (hint)
-			rc = usage_error(app, "sessions: '%s' is not a subcommand; did you mean '%s'?",
+			rc = app_usage_error(app, "sessions: '%s' is not a subcommand; did you mean '%s'?",
 					 sub, hint);
 		else
-			rc = usage_error(app, "sessions: '%s' is not a subcommand; use list, show, "
+			rc = app_usage_error(app, "sessions: '%s' is not a subcommand; use list, show, "
 					      "export, rm or resume", sub);
 		goto out;
 	}

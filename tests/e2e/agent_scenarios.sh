@@ -72,18 +72,6 @@ exec(sys.stdin.read(), env)
 json.dump({"check_request": True, "sequence": env["seq"]}, sys.stdout)
 PY
 
-# start_fake SCRIPT LOG: a fake server in the background; sets FAKE_PID
-# and FAKE_BASE (its URL).
-start_fake() {
-	: >"$2"
-	: >"$T_DIR/port"
-	python3 -S "$FAKES/llm_server.py" --port 0 --script "$1" --log "$2" \
-		>"$T_DIR/port" 2>"$2.err" &
-	FAKE_PID=$!
-	i=0
-	while [ $i -lt 250 ] && ! grep -q '^PORT ' "$T_DIR/port"; do sleep 0.02; i=$((i + 1)); done
-	FAKE_BASE="http://127.0.0.1:$(sed -n 's/^PORT //p' "$T_DIR/port")/v1"
-}
 # serve < PYTHON: a fresh server for this scenario; LOG holds its requests.
 N=0
 serve() {

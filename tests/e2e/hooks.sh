@@ -65,13 +65,8 @@ serve() {
 	LOG="$T_DIR/llm$N.log"
 	: >"$LOG"
 	python3 "$T_DIR/gen.py" "$@" >"$T_DIR/script$N.json"
-	: >"$T_DIR/port"
-	python3 -S "$FAKES/llm_server.py" --port 0 --script "$T_DIR/script$N.json" --log "$LOG" \
-		>"$T_DIR/port" 2>"$T_DIR/llm$N.err" &
-	SRV_PID=$!
-	i=0
-	while [ $i -lt 250 ] && ! grep -q '^PORT ' "$T_DIR/port"; do sleep 0.02; i=$((i + 1)); done
-	BASE="http://127.0.0.1:$(sed -n 's/^PORT //p' "$T_DIR/port")/v1"
+	start_fake "$T_DIR/script$N.json" "$LOG"
+	SRV_PID=$FAKE_PID BASE=$FAKE_BASE
 	write_config
 }
 

@@ -55,3 +55,16 @@ run() {
 	OUT=$(cat "$T_DIR/.out")
 	ERR=$(cat "$T_DIR/.err")
 }
+# start_fake SCRIPT LOG: the fake LLM server ($FAKES/llm_server.py) in the
+# background on a free port, answering from SCRIPT and logging each request
+# to LOG (its stderr to LOG.err); sets FAKE_PID and FAKE_BASE (its …/v1 URL).
+start_fake() {
+	: >"$2"
+	: >"$T_DIR/port"
+	python3 -S "$FAKES/llm_server.py" --port 0 --script "$1" --log "$2" \
+		>"$T_DIR/port" 2>"$2.err" &
+	FAKE_PID=$!
+	i=0
+	while [ $i -lt 250 ] && ! grep -q '^PORT ' "$T_DIR/port"; do sleep 0.02; i=$((i + 1)); done
+	FAKE_BASE="http://127.0.0.1:$(sed -n 's/^PORT //p' "$T_DIR/port")/v1"
+}
